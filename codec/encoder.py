@@ -21,7 +21,7 @@ from codec.errors import FormatError
 from codec.image_io import CHANNELS, to_array
 from codec.quantize import quantize
 
-DEFAULT_INIT = "kmeans"
+DEFAULT_INIT = "kmeans-rows"
 
 
 def _factor_chroma(

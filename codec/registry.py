@@ -54,6 +54,7 @@ register("nndsvd", 3, "codec.inits:nndsvd", "non-negative double SVD, exact zero
 register("nndsvda", 4, "codec.inits:nndsvda", "NNDSVD, zeros filled with mean(V)")
 register("nndsvdar", 5, "codec.inits:nndsvdar", "NNDSVD, zeros filled with small randoms")
 register("kmeans", 6, "codec.inits:kmeans", "k-means centroids of V's columns, NNLS for H")
+register("kmeans-rows", 9, "codec.inits:kmeans_rows", "k-means centroids of V's rows, NNLS for W")
 register("svd", 7, "codec.inits:svd", "truncated SVD with negatives set to 0")
 if importlib.util.find_spec("nmfnet.inference") is not None:
     register("nmfnet", 8, "nmfnet.inference:initialize", "NMFNet neural initializer")

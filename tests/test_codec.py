@@ -1,0 +1,171 @@
+"""encode/decode end to end: quality, exact luma, every input kind the codec accepts."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image, ImageCms
+
+import codec
+from codec import color, planes
+from codec.metrics import psnr, ssim
+
+FAST = {"rank": 4, "iterations": 10, "device": "cpu"}
+
+
+def test_photo_round_trip_quality(photo):
+    data = codec.encode(photo)
+    decoded = codec.decode(data)
+    assert decoded.shape == photo.shape and decoded.dtype == np.uint8
+    assert psnr(photo, decoded) > 30.0
+    assert ssim(photo, decoded) > 0.93
+    assert len(data) < 0.5 * photo.size  # under 12 bpp even at this tiny size (r = 20)
+
+
+def test_luma_is_exact(photo):
+    data = codec.encode(photo, **FAST)
+    y, _, _ = color.rgb_to_ycbcr(photo)
+    assert np.array_equal(codec.decode_luma(data), y)
+
+
+def test_more_rank_and_iterations_give_better_quality(photo):
+    low = psnr(photo, codec.decode(codec.encode(photo, rank=2, iterations=20)))
+    high = psnr(photo, codec.decode(codec.encode(photo, rank=16, iterations=150)))
+    assert high > low + 2
+
+
+def test_encoding_is_deterministic(photo):
+    assert codec.encode(photo, **FAST, seed=3) == codec.encode(photo, **FAST, seed=3)
+
+
+def test_colour_transform_round_trips_to_the_88_db_ceiling(photo):
+    y, cb, cr = color.rgb_to_ycbcr(photo)
+    assert psnr(photo, color.ycbcr_to_rgb(y, cb, cr)) > 50
+
+
+@pytest.mark.parametrize("luma", sorted(planes.CODERS))
+def test_every_plane_coder_is_lossless(photo, luma):
+    gray = photo[..., 1]
+    assert np.array_equal(codec.decode(codec.encode(gray, luma=luma)), gray)
+
+
+def test_incompressible_noise_is_still_lossless():
+    noise = np.random.default_rng(0).integers(0, 256, (64, 80), dtype=np.uint8)
+    assert np.array_equal(codec.decode(codec.encode(noise)), noise)
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 3), (1, 17, 3), (17, 1, 3), (2, 3, 4), (5, 5, 2)])
+def test_tiny_and_thin_images(shape):
+    pixels = np.random.default_rng(1).integers(0, 256, shape, dtype=np.uint8)
+    data = codec.encode(pixels, rank=20, iterations=30)
+    decoded = codec.decode(data)
+    assert decoded.shape == shape
+    if shape[2] in (2, 4):
+        assert np.array_equal(decoded[..., -1], pixels[..., -1])  # alpha is lossless
+    # rank is capped at min(h, w): such a factorization can be exact
+    assert codec.inspect(data)["chroma" if shape[2] >= 3 else "mode"]
+
+
+def test_rank_above_the_image_size_is_capped():
+    pixels = np.random.default_rng(2).integers(0, 256, (6, 40, 3), dtype=np.uint8)
+    data = codec.encode(pixels, rank=50, iterations=300, algorithm="hals")
+    info = codec.inspect(data)["chroma"]
+    assert info["rank"] == 50 and info["plane_ranks"] == [6, 6]
+    assert psnr(pixels, codec.decode(data)) > 35  # full rank on noise: near exact
+
+
+def test_gray_rgb_stores_no_chroma_factors():
+    gray = np.random.default_rng(3).integers(0, 256, (30, 40), dtype=np.uint8)
+    rgb = np.repeat(gray[..., None], 3, axis=2)
+    data = codec.encode(rgb)
+    assert codec.inspect(data)["chroma"]["plane_ranks"] == [0, 0]
+    assert np.array_equal(codec.decode(data), rgb)
+
+
+def test_one_flat_plane_and_one_varied_plane():
+    rng = np.random.default_rng(4)
+    rgb = np.zeros((20, 30, 3), np.uint8)
+    rgb[..., 0] = rng.integers(0, 256, (20, 30))  # Cb, Cr both vary with R ...
+    rgb[..., 2] = (0.5 * rgb[..., 0]).astype(np.uint8)
+    data = codec.encode(rgb, rank=8, iterations=50)
+    assert codec.decode(data).shape == rgb.shape
+
+
+@pytest.mark.parametrize("mode", ["L", "LA", "RGB", "RGBA"])
+def test_pil_modes_keep_their_channels(photo, mode):
+    image = Image.fromarray(photo).convert(mode)
+    decoded = codec.decode(codec.encode(image, **FAST))
+    assert decoded.shape == np.asarray(image).shape
+    if mode in ("L", "LA"):
+        assert np.array_equal(decoded, np.asarray(image))
+
+
+def test_palette_and_one_bit_images_are_converted(photo):
+    palette = Image.fromarray(photo).convert("P", palette=Image.Palette.ADAPTIVE, colors=16)
+    assert codec.decode(codec.encode(palette, **FAST)).shape == photo.shape
+    transparent = palette.copy()
+    transparent.info["transparency"] = 0
+    assert codec.decode(codec.encode(transparent, **FAST)).shape[2] == 4
+    bilevel = Image.fromarray(photo).convert("1")
+    decoded = codec.decode(codec.encode(bilevel))
+    assert np.array_equal(decoded, np.asarray(bilevel.convert("L")))
+
+
+def test_sixteen_bit_images_are_reduced_with_a_warning():
+    wide = (np.arange(64 * 48, dtype=np.uint32).reshape(48, 64) * 21).astype(np.uint16)
+    with pytest.warns(codec.ImageWarning, match="reduced to 8 bits"):
+        data = codec.encode(Image.fromarray(wide))
+    assert np.array_equal(codec.decode(data), np.rint(wide / 257).astype(np.uint8))
+
+
+def test_float_images_are_refused():
+    with pytest.raises(ValueError, match="floating-point"):
+        codec.encode(Image.fromarray(np.zeros((4, 4), np.float32)))
+
+
+@pytest.mark.parametrize(
+    ("array", "message"),
+    [(np.zeros((4, 4), np.float64), "must be uint8"), (np.zeros((4, 4, 5), np.uint8), r"\(h, w\)"),
+     (np.zeros((0, 4), np.uint8), "empty")],
+)
+def test_bad_arrays_are_refused(array, message):
+    with pytest.raises(ValueError, match=message):
+        codec.encode(array)
+
+
+def test_bad_options_are_named(photo):
+    with pytest.raises(ValueError, match="luma must be one of"):
+        codec.encode(photo, luma="gif")
+    with pytest.raises(ValueError, match="rank must be >= 1"):
+        codec.encode(photo, rank=0)
+
+
+def test_exif_orientation_is_applied(photo):
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90° clockwise to display
+    buffer = io.BytesIO()
+    Image.fromarray(photo).save(buffer, "PNG", exif=exif)
+    with Image.open(buffer) as image:
+        decoded = codec.decode(codec.encode(image, **FAST))
+    assert decoded.shape == (photo.shape[1], photo.shape[0], 3)
+
+
+def test_icc_profile_is_kept(photo):
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    buffer = io.BytesIO()
+    Image.fromarray(photo).save(buffer, "PNG", icc_profile=profile)
+    with Image.open(buffer) as image:
+        _, icc = codec.decode_with_profile(codec.encode(image, **FAST))
+    assert icc == profile
+
+
+def test_decoding_does_not_import_torch(tmp_path, photo):
+    path = tmp_path / "x.nmfz"
+    path.write_bytes(codec.encode(photo, **FAST))
+    script = (f"import sys, codec; codec.decode(open({str(path)!r}, 'rb').read()); "
+              "codec.inspect(open({!r}, 'rb').read()); sys.exit('torch' in sys.modules)".format(str(path)))
+    assert subprocess.run([sys.executable, "-c", script]).returncode == 0
