@@ -10,6 +10,13 @@ from codec.errors import FormatError, ImageWarning
 
 __version__ = "0.1.0"
 __all__ = [
-    "MAX_PIXELS", "FormatError", "ImageWarning", "decode", "decode_luma",
-    "decode_with_profile", "encode", "inspect", "__version__",
+    "MAX_PIXELS",
+    "FormatError",
+    "ImageWarning",
+    "decode",
+    "decode_luma",
+    "decode_with_profile",
+    "encode",
+    "inspect",
+    "__version__",
 ]

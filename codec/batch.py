@@ -62,17 +62,20 @@ def plan(
             # an output folder inside the input folder is not input (a rerun would feed on it)
             inside = output.resolve() if output is not None and output.is_dir() else None
             files = sorted(
-                p for p in given.rglob("*")
+                p
+                for p in given.rglob("*")
                 if p.is_file() and (inside is None or inside not in p.resolve().parents)
             )
             result.skipped += [
                 (p, "not an image" if compress else "not .nmfz")
-                for p in files if p.suffix.lower() not in wanted
+                for p in files
+                if p.suffix.lower() not in wanted
             ]
             root = output if output is not None else given
             pairs = [
                 (p, (root / p.relative_to(given)).with_suffix(suffix))
-                for p in files if p.suffix.lower() in wanted
+                for p in files
+                if p.suffix.lower() in wanted
             ]
         elif single and output is not None and not output.is_dir():
             pairs = [(given, output)]

@@ -98,8 +98,13 @@ def _undelta(deltas: np.ndarray, bits: int) -> np.ndarray:
 def pack(chroma: Chroma) -> bytes:
     head = [
         _HEAD.pack(
-            chroma.layout, chroma.algorithm, chroma.init, chroma.bits, chroma.rank,
-            chroma.iterations, len(chroma.planes),
+            chroma.layout,
+            chroma.algorithm,
+            chroma.init,
+            chroma.bits,
+            chroma.rank,
+            chroma.iterations,
+            len(chroma.planes),
         )
     ]
     codes = []

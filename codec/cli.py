@@ -43,8 +43,12 @@ def compress_file(job: batch.Job, options: dict[str, Any]) -> dict[str, Any]:
     batch.atomic_write(job.target, data, overwrite=options["overwrite"])
     height, width = pixels.shape[:2]
     details: dict[str, Any] = {
-        "width": width, "height": height, "bytes_in": job.source.stat().st_size,
-        "bytes_out": len(data), "bpp": 8 * len(data) / (width * height), "encode_s": seconds,
+        "width": width,
+        "height": height,
+        "bytes_in": job.source.stat().st_size,
+        "bytes_out": len(data),
+        "bpp": 8 * len(data) / (width * height),
+        "encode_s": seconds,
     }
     if options["verify"]:
         decoded = decode(data)
@@ -61,11 +65,17 @@ def decompress_file(job: batch.Job, options: dict[str, Any]) -> dict[str, Any]:
     start = time.perf_counter()
     pixels, icc = decode_with_profile(data, max_pixels=options["max_pixels"])
     seconds = time.perf_counter() - start
-    batch.atomic_write(job.target, image_io.render(pixels, job.target.suffix, icc),
-                       overwrite=options["overwrite"])
+    batch.atomic_write(
+        job.target, image_io.render(pixels, job.target.suffix, icc), overwrite=options["overwrite"]
+    )
     height, width = pixels.shape[:2]
-    return {"width": width, "height": height, "bytes_in": len(data),
-            "bytes_out": job.target.stat().st_size, "decode_s": seconds}
+    return {
+        "width": width,
+        "height": height,
+        "bytes_in": len(data),
+        "bytes_out": job.target.stat().st_size,
+        "decode_s": seconds,
+    }
 
 
 def _describe(outcome: batch.Outcome) -> str:
@@ -80,14 +90,22 @@ def _describe(outcome: batch.Outcome) -> str:
 
 
 def _convert(
-    inputs: tuple[Path, ...], output: Path | None, *, compress: bool, suffix: str,
-    worker: Callable[[batch.Job, dict[str, Any]], dict[str, Any]], options: dict[str, Any],
-    workers: int, quiet: bool, as_json: bool,
+    inputs: tuple[Path, ...],
+    output: Path | None,
+    *,
+    compress: bool,
+    suffix: str,
+    worker: Callable[[batch.Job, dict[str, Any]], dict[str, Any]],
+    options: dict[str, Any],
+    workers: int,
+    quiet: bool,
+    as_json: bool,
 ) -> None:
     """Plan, run and report a batch; exit 1 (ClickException) if any input failed."""
     try:
-        work = batch.plan(inputs, output, compress=compress, suffix=suffix,
-                          overwrite=options["overwrite"])
+        work = batch.plan(
+            inputs, output, compress=compress, suffix=suffix, overwrite=options["overwrite"]
+        )
     except ValueError as error:
         raise click.UsageError(str(error)) from error
     say = (lambda message: None) if quiet or as_json else (lambda m: click.echo(m, err=True))
@@ -111,16 +129,25 @@ def _convert(
                 (bar.write if show_bar else say)(_describe(outcome))
             else:
                 click.echo(f"error: {outcome.source}: {outcome.error}", err=True)
-            records.append({
-                "input": str(outcome.source), "output": str(outcome.target) if outcome.ok else None,
-                "ok": outcome.ok, "error": outcome.error, "warnings": outcome.warnings,
-                "seconds": outcome.seconds, **outcome.details,
-            })
+            records.append(
+                {
+                    "input": str(outcome.source),
+                    "output": str(outcome.target) if outcome.ok else None,
+                    "ok": outcome.ok,
+                    "error": outcome.error,
+                    "warnings": outcome.warnings,
+                    "seconds": outcome.seconds,
+                    **outcome.details,
+                }
+            )
     failed = sum(not r["ok"] for r in records)
     if as_json:
         summary = {
-            "files": len(records), "ok": len(records) - failed, "failed": failed,
-            "skipped": len(work.skipped), "seconds": time.perf_counter() - start,
+            "files": len(records),
+            "ok": len(records) - failed,
+            "failed": failed,
+            "skipped": len(work.skipped),
+            "seconds": time.perf_counter() - start,
             "bytes_in": sum(r.get("bytes_in", 0) for r in records if r["ok"]),
             "bytes_out": sum(r.get("bytes_out", 0) for r in records if r["ok"]),
         }
@@ -133,18 +160,33 @@ def _convert(
 
 def _batch_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by compress and decompress."""
-    for option in reversed([
-        click.argument("inputs", nargs=-1, required=True,
-                       type=click.Path(exists=True, path_type=Path)),
-        click.option("-o", "--output", type=click.Path(path_type=Path),
-                     help="Output file (one input) or folder (several inputs or a folder)."),
-        click.option("--overwrite", is_flag=True, help="Replace existing output files."),
-        click.option("-j", "--workers", type=click.IntRange(1, 64), default=1, show_default=True,
-                     help="Worker processes for several files."),
-        click.option("-q", "--quiet", is_flag=True, help="Print only errors."),
-        click.option("--json", "as_json", is_flag=True, help="Print a JSON summary to stdout."),
-        click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors."),
-    ]):
+    for option in reversed(
+        [
+            click.argument(
+                "inputs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path)
+            ),
+            click.option(
+                "-o",
+                "--output",
+                type=click.Path(path_type=Path),
+                help="Output file (one input) or folder (several inputs or a folder).",
+            ),
+            click.option("--overwrite", is_flag=True, help="Replace existing output files."),
+            click.option(
+                "-j",
+                "--workers",
+                type=click.IntRange(1, 64),
+                default=1,
+                show_default=True,
+                help="Worker processes for several files.",
+            ),
+            click.option("-q", "--quiet", is_flag=True, help="Print only errors."),
+            click.option("--json", "as_json", is_flag=True, help="Print a JSON summary to stdout."),
+            click.option(
+                "--debug", is_flag=True, help="Show tracebacks instead of one-line errors."
+            ),
+        ]
+    ):
         command = option(command)
     return command
 
@@ -160,26 +202,77 @@ def cli() -> None:
 
 @cli.command()
 @_batch_options
-@click.option("-r", "--rank", type=click.IntRange(1, 4096), default=20, show_default=True,
-              help="NMF rank per chroma plane (capped at the image's smaller side).")
-@click.option("-n", "--iterations", type=click.IntRange(0, 65535), default=150,
-              show_default=True, help="Refinement iterations.")
-@click.option("--init", type=click.Choice(sorted(registry.INITIALIZERS)), default=DEFAULT_INIT,
-              show_default=True, help="Initializer of the factorization.")
-@click.option("--algorithm", type=click.Choice([a.solver for a in Algorithm]), default="mu",
-              show_default=True, help="mu: Lee–Seung (Euclidean); mu-kl: KL divergence; hals.")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
-              show_default=True, help="Where to factorize; auto picks CUDA when present.")
+@click.option(
+    "-r",
+    "--rank",
+    type=click.IntRange(1, 4096),
+    default=20,
+    show_default=True,
+    help="NMF rank per chroma plane (capped at the image's smaller side).",
+)
+@click.option(
+    "-n",
+    "--iterations",
+    type=click.IntRange(0, 65535),
+    default=150,
+    show_default=True,
+    help="Refinement iterations.",
+)
+@click.option(
+    "--init",
+    type=click.Choice(sorted(registry.INITIALIZERS)),
+    default=DEFAULT_INIT,
+    show_default=True,
+    help="Initializer of the factorization.",
+)
+@click.option(
+    "--algorithm",
+    type=click.Choice([a.solver for a in Algorithm]),
+    default="mu",
+    show_default=True,
+    help="mu: Lee–Seung (Euclidean); mu-kl: KL divergence; hals.",
+)
+@click.option(
+    "--device",
+    type=click.Choice(["auto", "cpu", "cuda"]),
+    default="auto",
+    show_default=True,
+    help="Where to factorize; auto picks CUDA when present.",
+)
 @click.option("--seed", type=click.IntRange(0), default=0, show_default=True)
-@click.option("--tol", type=click.FloatRange(0), default=0.0, show_default=True,
-              help="Stop early once an iteration improves the error by less than this fraction.")
-@click.option("--luma", type=click.Choice(sorted(planes.CODERS)), default="jpegls",
-              show_default=True, help="Lossless coder for luma and alpha.")
-@click.option("--bits", type=click.IntRange(1, 16), default=8, show_default=True,
-              help="Quantization bits per factor entry.")
+@click.option(
+    "--tol",
+    type=click.FloatRange(0),
+    default=0.0,
+    show_default=True,
+    help="Stop early once an iteration improves the error by less than this fraction.",
+)
+@click.option(
+    "--luma",
+    type=click.Choice(sorted(planes.CODERS)),
+    default="jpegls",
+    show_default=True,
+    help="Lossless coder for luma and alpha.",
+)
+@click.option(
+    "--bits",
+    type=click.IntRange(1, 16),
+    default=8,
+    show_default=True,
+    help="Quantization bits per factor entry.",
+)
 @click.option("--verify", is_flag=True, help="Decode each result and report PSNR and SSIM.")
-def compress(inputs: tuple[Path, ...], output: Path | None, overwrite: bool, workers: int,
-             quiet: bool, as_json: bool, debug: bool, verify: bool, **encode: Any) -> None:
+def compress(
+    inputs: tuple[Path, ...],
+    output: Path | None,
+    overwrite: bool,
+    workers: int,
+    quiet: bool,
+    as_json: bool,
+    debug: bool,
+    verify: bool,
+    **encode: Any,
+) -> None:
     """Compress images (files or folders, recursively) to .nmfz.
 
     x.png becomes x.nmfz beside it unless -o says otherwise. Existing files are never
@@ -191,44 +284,85 @@ def compress(inputs: tuple[Path, ...], output: Path | None, overwrite: bool, wor
         if not torch.cuda.is_available():
             raise click.BadParameter("CUDA is not available on this machine", param_hint="--device")
     options = {"encode": encode, "overwrite": overwrite, "verify": verify, "debug": debug}
-    _convert(inputs, output, compress=True, suffix=batch.NMFZ_SUFFIX, worker=compress_file,
-             options=options, workers=workers, quiet=quiet, as_json=as_json)
+    _convert(
+        inputs,
+        output,
+        compress=True,
+        suffix=batch.NMFZ_SUFFIX,
+        worker=compress_file,
+        options=options,
+        workers=workers,
+        quiet=quiet,
+        as_json=as_json,
+    )
 
 
 @cli.command()
 @_batch_options
-@click.option("-f", "--format", "fmt", type=click.Choice(sorted(s[1:] for s in image_io.LOSSLESS_FORMATS)),
-              default="png", show_default=True,
-              help="Output format when -o is not a file name (a file name's extension decides).")
-@click.option("--max-pixels", type=click.IntRange(1), default=MAX_PIXELS, show_default=True,
-              help="Refuse images with more pixels than this (decompression-bomb guard).")
-def decompress(inputs: tuple[Path, ...], output: Path | None, overwrite: bool, workers: int,
-               quiet: bool, as_json: bool, debug: bool, fmt: str, max_pixels: int) -> None:
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(sorted(s[1:] for s in image_io.LOSSLESS_FORMATS)),
+    default="png",
+    show_default=True,
+    help="Output format when -o is not a file name (a file name's extension decides).",
+)
+@click.option(
+    "--max-pixels",
+    type=click.IntRange(1),
+    default=MAX_PIXELS,
+    show_default=True,
+    help="Refuse images with more pixels than this (decompression-bomb guard).",
+)
+def decompress(
+    inputs: tuple[Path, ...],
+    output: Path | None,
+    overwrite: bool,
+    workers: int,
+    quiet: bool,
+    as_json: bool,
+    debug: bool,
+    fmt: str,
+    max_pixels: int,
+) -> None:
     """Decompress .nmfz files (or folders of them) to lossless images.
 
     x.nmfz becomes x.png beside it unless -o or --format says otherwise.
     """
-    single_file = len(inputs) == 1 and inputs[0].is_file() and output is not None
-    if single_file and output is not None and not output.is_dir():
-        if output.suffix.lower() not in image_io.LOSSLESS_FORMATS:
-            raise click.BadParameter(
-                f"{output.name}: lossless output formats are "
-                + ", ".join(sorted(image_io.LOSSLESS_FORMATS)), param_hint="-o")
+    named_file = len(inputs) == 1 and inputs[0].is_file() and output and not output.is_dir()
+    if named_file and output is not None and output.suffix.lower() not in image_io.LOSSLESS_FORMATS:
+        raise click.BadParameter(
+            f"{output.name}: lossless output formats are "
+            + ", ".join(sorted(image_io.LOSSLESS_FORMATS)),
+            param_hint="-o",
+        )
     options = {"overwrite": overwrite, "max_pixels": max_pixels, "debug": debug}
-    _convert(inputs, output, compress=False, suffix=f".{fmt}", worker=decompress_file,
-             options=options, workers=workers, quiet=quiet, as_json=as_json)
+    _convert(
+        inputs,
+        output,
+        compress=False,
+        suffix=f".{fmt}",
+        worker=decompress_file,
+        options=options,
+        workers=workers,
+        quiet=quiet,
+        as_json=as_json,
+    )
 
 
 @cli.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False,
-                                                                 path_type=Path))
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 def info(files: tuple[Path, ...], as_json: bool) -> None:
     """Show the header of .nmfz files: size, mode, rank, coders, sections."""
     from codec.encoder import inspect
     from codec.errors import FormatError
 
-    reports, failed = [], 0
+    reports: list[dict[str, Any]] = []
+    failed = 0
     for path in files:
         try:
             reports.append({"file": str(path), **inspect(path.read_bytes())})
@@ -236,18 +370,23 @@ def info(files: tuple[Path, ...], as_json: bool) -> None:
             failed += 1
             click.echo(f"error: {path}: {error}", err=True)
     if as_json:
-        click.echo(json.dumps(reports if len(files) > 1 else (reports or [None])[0], indent=2))
+        single = reports[0] if reports else None
+        click.echo(json.dumps(reports if len(files) > 1 else single, indent=2))
     else:
         for report in reports:
-            click.echo(f"{report['file']}: {report['width']}x{report['height']} {report['mode']}, "
-                       f"{report['bytes']:,} bytes, {report['bpp']:.3f} bpp")
+            click.echo(
+                f"{report['file']}: {report['width']}x{report['height']} {report['mode']}, "
+                f"{report['bytes']:,} bytes, {report['bpp']:.3f} bpp"
+            )
             for section in report["sections"]:
                 coder = f" ({section['coder']})" if section["coder"] else ""
                 click.echo(f"  {section['kind']}{coder}: {section['bytes']:,} bytes")
             if "chroma" in report:
                 c = report["chroma"]
-                click.echo(f"  chroma: {c['layout']}, rank {c['rank']} (planes {c['plane_ranks']}), "
-                           f"init {c['init']}, {c['algorithm']} × {c['iterations']}, {c['bits']} bits")
+                click.echo(
+                    f"  chroma: {c['layout']}, rank {c['rank']} (planes {c['plane_ranks']}), "
+                    f"init {c['init']}, {c['algorithm']} × {c['iterations']}, {c['bits']} bits"
+                )
     if failed:
         raise click.ClickException(f"{failed} of {len(files)} files could not be read")
 

@@ -79,7 +79,12 @@ class Container:
 def pack(container: Container) -> bytes:
     """Serialize; the inverse of :func:`unpack`."""
     head = _HEADER.pack(
-        MAGIC, VERSION, container.mode, 0, container.width, container.height,
+        MAGIC,
+        VERSION,
+        container.mode,
+        0,
+        container.width,
+        container.height,
         len(container.sections),
     )
     parts = [head, _CRC.pack(zlib.crc32(head))]

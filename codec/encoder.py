@@ -25,8 +25,17 @@ DEFAULT_INIT = "kmeans-rows"
 
 
 def _factor_chroma(
-    cb: np.ndarray, cr: np.ndarray, *, rank: int, iterations: int, init: str,
-    algorithm: str, device: str, seed: int, tol: float, bits: int,
+    cb: np.ndarray,
+    cr: np.ndarray,
+    *,
+    rank: int,
+    iterations: int,
+    init: str,
+    algorithm: str,
+    device: str,
+    seed: int,
+    tol: float,
+    bits: int,
 ) -> chroma_section.Chroma:
     from codec.nmf import factorize  # imports torch, which decoding never needs
 
@@ -35,15 +44,22 @@ def _factor_chroma(
     flat = [float(p.max() - p.min()) < chroma_section.FLAT_SPREAD for p in (cb, cr)]
     stored: dict[int, chroma_section.Plane] = {
         i: chroma_section.Plane(n, m, None, float(p.mean()))
-        for i, p in enumerate((cb, cr)) if flat[i]
+        for i, p in enumerate((cb, cr))
+        if flat[i]
     }
     varied = [i for i in range(2) if not flat[i]]
     run = 0
     if varied:
         V = np.stack([(cb, cr)[i] for i in varied]) / np.float32(255)
         result = factorize(
-            V, used_rank, init=init, iterations=iterations, algorithm=algorithm,
-            device=device, seed=seed, tol=tol,
+            V,
+            used_rank,
+            init=init,
+            iterations=iterations,
+            algorithm=algorithm,
+            device=device,
+            seed=seed,
+            tol=tol,
         )
         run = result.iterations
         for i, W, H in zip(varied, result.W.cpu().numpy(), result.H.cpu().numpy(), strict=True):
@@ -93,17 +109,31 @@ def encode(
     if mode.has_color:
         y, cb, cr = rgb_to_ycbcr(pixels[..., :3])
         factors = _factor_chroma(
-            cb, cr, rank=rank, iterations=iterations, init=init, algorithm=algorithm,
-            device=device, seed=seed, tol=tol, bits=bits,
+            cb,
+            cr,
+            rank=rank,
+            iterations=iterations,
+            init=init,
+            algorithm=algorithm,
+            device=device,
+            seed=seed,
+            tol=tol,
+            bits=bits,
         )
         sections.append(Section(SectionKind.LUMA, coder, planes.encode_plane(y, coder)))
         sections.append(Section(SectionKind.CHROMA, 0, chroma_section.pack(factors)))
     else:
         sections.append(
-            Section(SectionKind.LUMA, coder, planes.encode_plane(pixels if pixels.ndim == 2 else pixels[..., 0], coder))
+            Section(
+                SectionKind.LUMA,
+                coder,
+                planes.encode_plane(pixels if pixels.ndim == 2 else pixels[..., 0], coder),
+            )
         )
     if mode.has_alpha:
-        sections.append(Section(SectionKind.ALPHA, coder, planes.encode_plane(pixels[..., -1], coder)))
+        sections.append(
+            Section(SectionKind.ALPHA, coder, planes.encode_plane(pixels[..., -1], coder))
+        )
     if icc:
         compressed = zstandard.ZstdCompressor(level=19).compress(icc)
         sections.append(Section(SectionKind.ICC, planes.PlaneCoder.ZSTD, compressed))
@@ -129,7 +159,9 @@ def _icc(container: Container) -> bytes | None:
         raise FormatError(f"ICC profile does not decompress: {error}") from error
 
 
-def decode_with_profile(data: bytes, *, max_pixels: int = MAX_PIXELS) -> tuple[np.ndarray, bytes | None]:
+def decode_with_profile(
+    data: bytes, *, max_pixels: int = MAX_PIXELS
+) -> tuple[np.ndarray, bytes | None]:
     """:func:`decode`, and the ICC profile stored with the image (or None)."""
     container = unpack(data, max_pixels=max_pixels)
     y = _plane(container, SectionKind.LUMA)
@@ -183,13 +215,17 @@ def inspect(data: bytes, *, max_pixels: int = MAX_PIXELS) -> dict[str, Any]:
     section = container.section(SectionKind.CHROMA)
     if section is not None:
         stored = chroma_section.unpack(section.payload, container.height, container.width)
-        algorithm = chroma_section.Algorithm._value2member_map_.get(stored.algorithm)
+        known = stored.algorithm in chroma_section.Algorithm._value2member_map_
         info["chroma"] = {
             "layout": stored.layout.name.lower(),
-            "algorithm": algorithm.solver if algorithm else f"unknown-{stored.algorithm}",
+            "algorithm": chroma_section.Algorithm(stored.algorithm).solver
+            if known
+            else f"unknown-{stored.algorithm}",
             "init": registry.name_of(stored.init),
             "rank": stored.rank,
-            "plane_ranks": [0 if p.factors is None else p.factors.w.shape[1] for p in stored.planes],
+            "plane_ranks": [
+                0 if p.factors is None else p.factors.w.shape[1] for p in stored.planes
+            ],
             "iterations": stored.iterations,
             "bits": stored.bits,
         }

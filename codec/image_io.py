@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -18,7 +19,7 @@ from PIL import Image, ImageOps
 from codec.errors import ImageWarning
 
 CHANNELS = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}
-LOSSLESS_FORMATS = {
+LOSSLESS_FORMATS: dict[str, tuple[str, dict[str, Any]]] = {
     ".png": ("PNG", {}),
     ".webp": ("WEBP", {"lossless": True, "quality": 100, "method": 4}),
     ".tif": ("TIFF", {"compression": "tiff_adobe_deflate"}),

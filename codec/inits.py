@@ -80,8 +80,12 @@ def _nndsvd_core(V: Tensor, rank: int, generator: torch.Generator) -> tuple[Tens
         xpn, xnn = xp.norm(dim=-1), xn.norm(dim=-1)
         ypn, ynn = yp.norm(dim=-1), yn.norm(dim=-1)
         positive = (xpn * ypn >= xnn * ynn)[:, None]
-        u = torch.where(positive, xp / xpn[:, None].clamp_min(1e-30), xn / xnn[:, None].clamp_min(1e-30))
-        v = torch.where(positive, yp / ypn[:, None].clamp_min(1e-30), yn / ynn[:, None].clamp_min(1e-30))
+        u = torch.where(
+            positive, xp / xpn[:, None].clamp_min(1e-30), xn / xnn[:, None].clamp_min(1e-30)
+        )
+        v = torch.where(
+            positive, yp / ypn[:, None].clamp_min(1e-30), yn / ynn[:, None].clamp_min(1e-30)
+        )
         sigma = torch.where(positive[:, 0], xpn * ypn, xnn * ynn)
         lam = (S[..., j] * sigma).sqrt()[:, None]
         W[..., j] = lam * u
@@ -143,6 +147,17 @@ def nnls(V: Tensor, W: Tensor) -> Tensor:
     return torch.from_numpy(H).to(V)
 
 
+def _sq_distances(points: Tensor, centres: Tensor) -> Tensor:
+    """‖p − c‖² for all pairs, (B, p, d) × (B, k, d) → (B, p, k), through one matmul.
+
+    (torch.cdist takes a slow elementwise path for fewer than 25 centres.)
+    """
+    cross = points @ centres.mT
+    return (
+        (points * points).sum(-1)[..., None] - 2 * cross + (centres * centres).sum(-1)[:, None]
+    ).clamp_min(0)
+
+
 def kmeans_centroids(points: Tensor, k: int, generator: torch.Generator, steps: int = 50) -> Tensor:
     """Lloyd's k-means with k-means++ seeding on a batch of point sets (B, p, d) → (B, k, d).
 
@@ -151,29 +166,28 @@ def kmeans_centroids(points: Tensor, k: int, generator: torch.Generator, steps: 
     B, p, _ = points.shape
     batch = torch.arange(B, device=points.device)
     first = (_uniform_like((B,), generator, points) * p).long().clamp_max(p - 1)
-    centroids = [points[batch, first]]
-    dist = ((points - centroids[0][:, None]) ** 2).sum(-1)
+    C = points[batch, first][:, None]
+    dist = _sq_distances(points, C)[..., 0]
     for _ in range(1, k):
         weights = dist / dist.sum(-1, keepdim=True).clamp_min(1e-30)
         u = _uniform_like((B, 1), generator, points)
         pick = torch.searchsorted(weights.cumsum(-1), u)[:, 0].clamp_max(p - 1)
-        centroids.append(points[batch, pick])
-        dist = torch.minimum(dist, ((points - centroids[-1][:, None]) ** 2).sum(-1))
-    C = torch.stack(centroids, 1)
+        C = torch.cat([C, points[batch, pick][:, None]], 1)
+        dist = torch.minimum(dist, _sq_distances(points, C[:, -1:])[..., 0])
     labels = None
     for _ in range(steps):
-        d2 = torch.cdist(points, C) ** 2
+        d2 = _sq_distances(points, C)
         new_labels = d2.argmin(-1)
         if labels is not None and torch.equal(new_labels, labels):
             break
         labels = new_labels
         onehot = torch.nn.functional.one_hot(labels, k).to(points)  # (B, p, k)
         counts = onehot.sum(1)  # (B, k)
-        sums = onehot.mT @ points
-        C = torch.where(counts[..., None] > 0, sums / counts.clamp_min(1)[..., None], C)
+        C = torch.where(
+            counts[..., None] > 0, (onehot.mT @ points) / counts.clamp_min(1)[..., None], C
+        )
         for b, j in (counts == 0).nonzero().tolist():
-            far = d2[b].min(-1).values.argmax()
-            C[b, j] = points[b, far]
+            C[b, j] = points[b, d2[b].min(-1).values.argmax()]
     return C
 
 

@@ -31,6 +31,4 @@ def ssim(reference: np.ndarray, test: np.ndarray) -> float:
     if min(reference.shape[:2]) < 7:
         return 1.0 if np.array_equal(reference, test) else float("nan")
     channel_axis = 2 if reference.ndim == 3 else None
-    return float(
-        structural_similarity(reference, test, data_range=255, channel_axis=channel_axis)
-    )
+    return float(structural_similarity(reference, test, data_range=255, channel_axis=channel_axis))

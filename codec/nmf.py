@@ -62,7 +62,9 @@ def as_batch(V: np.ndarray | torch.Tensor, device: str | torch.device = "cpu") -
     if tensor.ndim == 2:
         tensor = tensor[None]
     if tensor.ndim != 3 or 0 in tensor.shape:
-        raise ValueError(f"V must be a non-empty 2-D matrix or 3-D batch, got shape {tuple(V.shape)}")
+        raise ValueError(
+            f"V must be a non-empty 2-D matrix or 3-D batch, got shape {tuple(V.shape)}"
+        )
     if not torch.isfinite(tensor).all() or (tensor < 0).any():
         raise ValueError("V must be finite and non-negative")
     return tensor
@@ -124,7 +126,9 @@ def _hals_columns(W: torch.Tensor, VHt: torch.Tensor, HHt: torch.Tensor) -> torc
     W = W.clone()
     for k in range(W.shape[-1]):
         residual = VHt[..., :, k] - (W @ HHt[..., :, k, None])[..., 0]
-        W[..., :, k] = (W[..., :, k] + residual / HHt[..., k, k, None].clamp_min(EPS)).clamp_min(EPS)
+        W[..., :, k] = (W[..., :, k] + residual / HHt[..., k, k, None].clamp_min(EPS)).clamp_min(
+            EPS
+        )
     return W
 
 

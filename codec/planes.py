@@ -87,9 +87,7 @@ def decode_plane(data: bytes, coder: PlaneCoder, shape: tuple[int, int]) -> np.n
         raise FormatError(f"{coder.name} plane declares size {declared}, expected {shape}")
     try:
         if impl.decode is None:
-            raw = zstandard.ZstdDecompressor().decompress(
-                data, max_output_size=shape[0] * shape[1]
-            )
+            raw = zstandard.ZstdDecompressor().decompress(data, max_output_size=shape[0] * shape[1])
             plane = np.frombuffer(raw, np.uint8)
             plane = plane.reshape(shape) if plane.size == shape[0] * shape[1] else plane
         else:

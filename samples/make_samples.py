@@ -1,6 +1,6 @@
 """Write the project's sample images: photos bundled with scikit-image, and rendered ones.
 
-    python samples/make_samples.py --out samples [--only NAME ...]
+python samples/make_samples.py --out samples [--only NAME ...]
 """
 
 from __future__ import annotations

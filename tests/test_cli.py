@@ -47,7 +47,10 @@ def test_folder_tree_is_mirrored_and_non_images_noted(folder, tmp_path):
     result = run("compress", folder, "-o", out, *FAST)
     assert result.exit_code == 0, result.output
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == [
-        "a.nmfz", "sub", "sub/b.nmfz"]
+        "a.nmfz",
+        "sub",
+        "sub/b.nmfz",
+    ]
     assert "skipped" in result.output and "notes.txt" in result.output
     back = tmp_path / "back"
     result = run("decompress", out, "-o", back, "--format", "tiff")
@@ -94,13 +97,15 @@ def test_corrupt_nmfz_fails_cleanly(folder):
 def test_debug_shows_the_traceback(folder):
     (folder / "bad.nmfz").write_bytes(b"garbage")
     with pytest.raises(codec.FormatError):
-        CliRunner().invoke(cli, ["decompress", str(folder / "bad.nmfz"), "--debug"],
-                           catch_exceptions=False)
+        CliRunner().invoke(
+            cli, ["decompress", str(folder / "bad.nmfz"), "--debug"], catch_exceptions=False
+        )
 
 
 def test_json_summary(folder, tmp_path):
-    result = CliRunner().invoke(cli, ["compress", str(folder), "-o", str(tmp_path / "o"),
-                                      "--json", *FAST])
+    result = CliRunner().invoke(
+        cli, ["compress", str(folder), "-o", str(tmp_path / "o"), "--json", *FAST]
+    )
     assert result.exit_code == 0
     report = json.loads(result.stdout)
     assert report["summary"]["ok"] == 2 and report["summary"]["skipped"] == 1
@@ -122,8 +127,10 @@ def test_lossless_output_formats(folder, suffix):
     run("compress", folder / "a.png", *FAST)
     target = folder / f"out{suffix}"
     assert run("decompress", folder / "a.nmfz", "-o", target).exit_code == 0
-    assert np.array_equal(np.asarray(Image.open(target).convert("RGB")),
-                          codec.decode((folder / "a.nmfz").read_bytes()))
+    assert np.array_equal(
+        np.asarray(Image.open(target).convert("RGB")),
+        codec.decode((folder / "a.nmfz").read_bytes()),
+    )
 
 
 def test_usage_errors_exit_2(folder):

@@ -129,8 +129,11 @@ def test_float_images_are_refused():
 
 @pytest.mark.parametrize(
     ("array", "message"),
-    [(np.zeros((4, 4), np.float64), "must be uint8"), (np.zeros((4, 4, 5), np.uint8), r"\(h, w\)"),
-     (np.zeros((0, 4), np.uint8), "empty")],
+    [
+        (np.zeros((4, 4), np.float64), "must be uint8"),
+        (np.zeros((4, 4, 5), np.uint8), r"\(h, w\)"),
+        (np.zeros((0, 4), np.uint8), "empty"),
+    ],
 )
 def test_bad_arrays_are_refused(array, message):
     with pytest.raises(ValueError, match=message):
@@ -166,6 +169,8 @@ def test_icc_profile_is_kept(photo):
 def test_decoding_does_not_import_torch(tmp_path, photo):
     path = tmp_path / "x.nmfz"
     path.write_bytes(codec.encode(photo, **FAST))
-    script = (f"import sys, codec; codec.decode(open({str(path)!r}, 'rb').read()); "
-              "codec.inspect(open({!r}, 'rb').read()); sys.exit('torch' in sys.modules)".format(str(path)))
+    script = (
+        f"import sys, codec; codec.decode(open({str(path)!r}, 'rb').read()); "
+        "codec.inspect(open({!r}, 'rb').read()); sys.exit('torch' in sys.modules)".format(str(path))
+    )
     assert subprocess.run([sys.executable, "-c", script]).returncode == 0

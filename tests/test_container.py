@@ -17,8 +17,14 @@ from codec.container import Container, Mode, Section, SectionKind
 def small_file() -> bytes:
     rng = np.random.default_rng(0)
     pixels = (rng.random((6, 7, 4)) * 255).astype(np.uint8)
-    return codec.encode(pixels, rank=2, iterations=3, init="nndsvda", device="cpu",
-                        icc_profile=b"fake icc profile bytes")
+    return codec.encode(
+        pixels,
+        rank=2,
+        iterations=3,
+        init="nndsvda",
+        device="cpu",
+        icc_profile=b"fake icc profile bytes",
+    )
 
 
 def test_header_layout_is_fixed(small_file):
@@ -55,10 +61,25 @@ def test_trailing_bytes_are_refused(small_file):
 
 def _rewrite_header(data: bytes, **fields: int) -> bytes:
     magic, version, mode, flags, width, height, count = struct.unpack(">4sBBHIIH", data[:18])
-    values = {"version": version, "mode": mode, "flags": flags, "width": width,
-              "height": height, "count": count, **fields}
-    head = struct.pack(">4sBBHIIH", magic, values["version"], values["mode"], values["flags"],
-                       values["width"], values["height"], values["count"])
+    values = {
+        "version": version,
+        "mode": mode,
+        "flags": flags,
+        "width": width,
+        "height": height,
+        "count": count,
+        **fields,
+    }
+    head = struct.pack(
+        ">4sBBHIIH",
+        magic,
+        values["version"],
+        values["mode"],
+        values["flags"],
+        values["width"],
+        values["height"],
+        values["count"],
+    )
     return head + struct.pack(">I", zlib.crc32(head)) + data[22:]
 
 

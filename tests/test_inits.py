@@ -102,8 +102,14 @@ def test_registry_codes_are_permanent():
     # On-disk ids: changing one breaks every file written before. Extend, never renumber.
     codes = {name: entry.code for name, entry in registry.INITIALIZERS.items()}
     assert {k: v for k, v in codes.items() if k != "nmfnet"} == {
-        "random": 1, "random-vcol": 2, "nndsvd": 3, "nndsvda": 4, "nndsvdar": 5,
-        "kmeans": 6, "svd": 7, "kmeans-rows": 9,
+        "random": 1,
+        "random-vcol": 2,
+        "nndsvd": 3,
+        "nndsvda": 4,
+        "nndsvdar": 5,
+        "kmeans": 6,
+        "svd": 7,
+        "kmeans-rows": 9,
     }
     assert codes.get("nmfnet", 8) == 8
     assert registry.name_of(250) == "unknown-250"

@@ -33,13 +33,23 @@ def test_mu_follows_sklearn_trajectory(low_rank):
         np.testing.assert_allclose(ours.H.numpy(), reference.components_, rtol=1e-4, atol=1e-10)
 
 
-@pytest.mark.parametrize(("algorithm", "update", "objective"),
-                         [("mu", "euclidean", "fro"), ("mu-kl", "divergence", "div")])
+@pytest.mark.parametrize(
+    ("algorithm", "update", "objective"),
+    [("mu", "euclidean", "fro"), ("mu-kl", "divergence", "div")],
+)
 def test_mu_matches_nimfa(low_rank, algorithm, update, objective):
     W0, H0 = _start(low_rank.shape, 4, seed=3)
     # nimfa updates H before W; on the transposed problem its order is ours (W, then H).
-    model = nimfa.Nmf(low_rank.T, W=H0.T.copy(), H=W0.T.copy(), rank=4, max_iter=25,
-                      update=update, objective=objective, min_residuals=0)
+    model = nimfa.Nmf(
+        low_rank.T,
+        W=H0.T.copy(),
+        H=W0.T.copy(),
+        rank=4,
+        max_iter=25,
+        update=update,
+        objective=objective,
+        min_residuals=0,
+    )
     fit = model()
     ours = nmf.factorize(low_rank, 4, init=(W0, H0), iterations=25, algorithm=algorithm)
     np.testing.assert_allclose(ours.W.numpy(), np.asarray(fit.coef()).T, rtol=1e-4)
@@ -49,8 +59,11 @@ def test_mu_matches_nimfa(low_rank, algorithm, update, objective):
 @pytest.mark.parametrize("algorithm", ["mu", "mu-kl", "hals"])
 def test_objective_never_increases(low_rank, algorithm):
     W, H = _start(low_rank.shape, 6, seed=1)
-    objective = (lambda W, H: _kl(low_rank, W @ H)) if algorithm == "mu-kl" else (
-        lambda W, H: float(np.sum((low_rank - W @ H) ** 2)))
+    objective = (
+        (lambda W, H: _kl(low_rank, W @ H))
+        if algorithm == "mu-kl"
+        else (lambda W, H: float(np.sum((low_rank - W @ H) ** 2)))
+    )
     values = [objective(W, H)]
     for _ in range(40):
         step = nmf.factorize(low_rank, 6, init=(W, H), iterations=1, algorithm=algorithm)
