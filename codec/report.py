@@ -91,16 +91,17 @@ def command_line(ctx: click.Context) -> str:
     parts = ["nmfz", ctx.command.name or ""]
     for param in ctx.command.params:
         value = ctx.params.get(param.name or "")
+        name = max(param.opts, key=len)  # the long spelling
         if isinstance(param, click.Argument):
             parts += [str(v) for v in value] if isinstance(value, tuple) else [str(value)]
         elif isinstance(param, click.Option) and param.is_flag:
-            chosen = param.opts[0] if value else (param.secondary_opts or [None])[0]
+            chosen = name if value else (param.secondary_opts or [None])[0]
             parts += [chosen] if chosen else []
         elif isinstance(param, click.Option) and param.multiple:
             for item in value:
-                parts += [param.opts[0], str(item)]
+                parts += [name, str(item)]
         elif value is not None:
-            parts += [param.opts[0], _render_value(value)]
+            parts += [name, _render_value(value)]
     return shlex.join(p for p in parts if p)
 
 
@@ -159,30 +160,36 @@ def figure_data_uri(fig: Any) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def encode_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The encoder's knobs as click options (default values as :func:`codec.encode`'s)."""
+def encode_options(*skip: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A decorator adding the encoder's knobs, except those named in ``skip``, as click options
+    (defaults as :func:`codec.encode`'s)."""
     from codec import planes, registry
     from codec.encoder import DEFAULT_INIT
 
-    options = [
-        click.option("-r", "--rank", type=click.IntRange(1, 4096), default=20, show_default=True),
-        click.option("--iterations", type=click.IntRange(0, 65535), default=150, show_default=True),
-        click.option("--init", type=click.Choice(sorted(registry.INITIALIZERS)),
-                     default=DEFAULT_INIT, show_default=True),
-        click.option("--algorithm", type=click.Choice(SOLVER_NAMES), default="mu",
-                     show_default=True),
-        click.option("--device", default="auto", show_default=True, help="cpu, cuda or auto"),
-        click.option("--seed", type=int, default=0, show_default=True),
-        click.option("--tol", type=click.FloatRange(0), default=0.0, show_default=True),
-        click.option("--luma", type=click.Choice(sorted(planes.CODERS)), default="jpegls",
-                     show_default=True),
-        click.option("--bits", type=click.IntRange(1, 16), default=8, show_default=True),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+    options = {
+        "rank": click.option("-r", "--rank", type=click.IntRange(1, 4096), default=20,
+                             show_default=True),
+        "iterations": click.option("--iterations", type=click.IntRange(0, 65535), default=150,
+                                   show_default=True),
+        "init": click.option("--init", type=click.Choice(sorted(registry.INITIALIZERS)),
+                             default=DEFAULT_INIT, show_default=True),
+        "algorithm": click.option("--algorithm", type=click.Choice(SOLVER_NAMES), default="mu",
+                                  show_default=True),
+        "device": click.option("--device", default="auto", show_default=True,
+                               help="cpu, cuda or auto"),
+        "seed": click.option("--seed", type=int, default=0, show_default=True),
+        "tol": click.option("--tol", type=click.FloatRange(0), default=0.0, show_default=True),
+        "luma": click.option("--luma", type=click.Choice(sorted(planes.CODERS)),
+                             default="jpegls", show_default=True),
+        "bits": click.option("--bits", type=click.IntRange(1, 16), default=8, show_default=True),
+    }
 
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        for name, option in reversed(options.items()):
+            command = command if name in skip else option(command)
+        return command
 
+    return decorate
 
 
 # ---------------------------------------------------------------- measuring one image
@@ -474,7 +481,7 @@ def _run_job(job: Job, options: dict[str, Any], scratch: Path) -> tuple[bytes, f
                    "temporary folder first, and report on the results.")
 @click.option("--nmfz-dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Where the .nmfz files of PATHS are (default: beside each original).")
-@encode_options
+@encode_options()
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write every per-image column to this CSV file.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of the table.")
