@@ -133,12 +133,14 @@ _LENGTHS = struct.Struct(">II")
 def subsample_encode(rgb: np.ndarray, factor: int) -> bytes:
     """Lossless Y' + chroma downsampled ×factor and stored losslessly: three JPEG-LS streams
     after the lengths of the first two (8 bytes)."""
+    import imagecodecs
+
     from codec.color import rgb_to_ycbcr
-    from codec.planes import PlaneCoder, encode_plane
 
     y, cb, cr = rgb_to_ycbcr(rgb)
     chroma = [np.clip(np.rint(downsample(p, factor)), 0, 255).astype(np.uint8) for p in (cb, cr)]
-    streams = [encode_plane(p, PlaneCoder.JPEGLS) for p in (y, *chroma)]
+    # charls needs an output buffer; noise can exceed the raw size, so leave room.
+    streams = [bytes(imagecodecs.jpegls_encode(p, out=2 * p.size + 1024)) for p in (y, *chroma)]
     return _LENGTHS.pack(len(streams[0]), len(streams[1])) + b"".join(streams)
 
 
