@@ -8,6 +8,7 @@ partial file), and runs jobs in worker processes.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import tempfile
 import time
@@ -97,6 +98,12 @@ def plan(
     return result
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: Path, data: bytes, *, overwrite: bool) -> None:
     """Write ``data`` to ``path`` via a temporary file in the same folder, then rename.
 
@@ -106,6 +113,7 @@ def atomic_write(path: Path, data: bytes, *, overwrite: bool) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; a new file should not be
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -179,7 +187,11 @@ def run(
             yield _run_one(worker, job, options)
         return
     threads = max(1, (os.cpu_count() or 1) // workers)
-    with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(threads,)) as pool:
+    # spawn, not fork: a forked child inherits OpenMP and CUDA state that it cannot use
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_init_worker, initargs=(threads,)
+    ) as pool:
         futures = [pool.submit(_run_one, worker, job, options) for job in jobs]
         try:
             for future in futures:

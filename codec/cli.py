@@ -249,10 +249,11 @@ def cli() -> None:
 )
 @click.option(
     "--luma",
-    type=click.Choice(sorted(planes.CODERS)),
-    default="jpegls",
+    type=click.Choice(sorted([*planes.CODERS, planes.AUTO])),
+    default=planes.AUTO,
     show_default=True,
-    help="Lossless coder for luma and alpha.",
+    help="Lossless coder for luma and alpha; auto: JPEG-LS, or PNG when smaller for planes "
+    "of at most 16 levels.",
 )
 @click.option(
     "--bits",

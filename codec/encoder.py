@@ -85,7 +85,7 @@ def encode(
     device: str = "auto",
     seed: int = 0,
     tol: float = 0.0,
-    luma: str = "jpegls",
+    luma: str = planes.AUTO,
     bits: int = 8,
     icc_profile: bytes | None = None,
 ) -> bytes:
@@ -93,22 +93,23 @@ def encode(
 
     ``image`` is a PIL image (any mode; see :mod:`codec.image_io` for conversions) or a uint8
     array (h, w), (h, w, 2), (h, w, 3) or (h, w, 4). ``rank`` is capped at min(h, w).
-    ``luma`` names the lossless coder of Y' and alpha (``codec.planes.CODERS``). A PIL image's
+    ``luma`` names the lossless coder of Y' and alpha (``codec.planes.CODERS``, or
+    ``"auto"``: see :data:`codec.planes.AUTO`). A PIL image's
     own ICC profile is kept unless ``icc_profile`` is given.
     """
     if rank < 1:
         raise ValueError(f"rank must be >= 1, got {rank}")
-    if luma not in planes.CODERS:
-        raise ValueError(f"luma must be one of {sorted(planes.CODERS)}, got {luma!r}")
-    coder = planes.CODERS[luma]
+    if luma != planes.AUTO and luma not in planes.CODERS:
+        choices = sorted([*planes.CODERS, planes.AUTO])
+        raise ValueError(f"luma must be one of {choices}, got {luma!r}")
     pixels, own_icc = to_array(image)
     icc = icc_profile or own_icc
     mode = Mode[CHANNELS[1 if pixels.ndim == 2 else pixels.shape[2]]]
     height, width = pixels.shape[:2]
-    sections = []
+    chroma = None
     if mode.has_color:
         y, cb, cr = rgb_to_ycbcr(pixels[..., :3])
-        factors = _factor_chroma(
+        chroma = _factor_chroma(
             cb,
             cr,
             rank=rank,
@@ -120,20 +121,13 @@ def encode(
             tol=tol,
             bits=bits,
         )
-        sections.append(Section(SectionKind.LUMA, coder, planes.encode_plane(y, coder)))
-        sections.append(Section(SectionKind.CHROMA, 0, chroma_section.pack(factors)))
     else:
-        sections.append(
-            Section(
-                SectionKind.LUMA,
-                coder,
-                planes.encode_plane(pixels if pixels.ndim == 2 else pixels[..., 0], coder),
-            )
-        )
+        y = pixels if pixels.ndim == 2 else pixels[..., 0]
+    sections = [Section(SectionKind.LUMA, *planes.encode_plane(y, luma))]
+    if chroma is not None:
+        sections.append(Section(SectionKind.CHROMA, 0, chroma_section.pack(chroma)))
     if mode.has_alpha:
-        sections.append(
-            Section(SectionKind.ALPHA, coder, planes.encode_plane(pixels[..., -1], coder))
-        )
+        sections.append(Section(SectionKind.ALPHA, *planes.encode_plane(pixels[..., -1], luma)))
     if icc:
         compressed = zstandard.ZstdCompressor(level=19).compress(icc)
         sections.append(Section(SectionKind.ICC, planes.PlaneCoder.ZSTD, compressed))

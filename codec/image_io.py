@@ -1,7 +1,7 @@
 """Images in and out: Pillow images or arrays → uint8 arrays the codec takes, and back to files.
 
-Input policy: EXIF orientation is applied; 1-bit and palette images become L / RGB (RGBA when
-the palette has transparency); other colour spaces become RGB; 16- and 32-bit integer images
+Input policy: EXIF orientation is applied; 1-bit images become L; palette images become RGB, or
+L when every palette entry is gray (an alpha channel is added when the palette has transparency); other colour spaces become RGB; 16- and 32-bit integer images
 are reduced to 8 bits (v / 257, rounded) with an :class:`ImageWarning`; floating-point images
 are refused. The ICC profile is kept; other metadata (EXIF, XMP, text) is not.
 """
@@ -38,7 +38,10 @@ def _to_8bit(image: Image.Image) -> Image.Image:
         return image.convert("L")
     if mode in ("P", "PA"):
         alpha = mode == "PA" or "transparency" in image.info
-        return image.convert("RGBA" if alpha else "RGB")
+        converted = image.convert("RGBA" if alpha else "RGB")
+        rgb = np.asarray(converted)[..., :3]
+        gray = bool((rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all())
+        return converted.convert("LA" if alpha else "L") if gray else converted
     if mode.startswith("I"):
         warnings.warn(
             f"{mode} image reduced to 8 bits per channel (nmfz stores 8-bit images)",
@@ -74,6 +77,13 @@ def load(path: Path) -> tuple[np.ndarray, bytes | None]:
     """Read an image file (any format Pillow reads) as :func:`to_array` does."""
     try:
         with Image.open(path) as image:
+            rawmodes = [str(tile.args) for tile in image.tile]
+            if image.mode in ("RGB", "RGBA") and any(";16" in raw for raw in rawmodes):
+                warnings.warn(
+                    f"16-bit {image.mode} image reduced to 8 bits per channel (high bytes kept)",
+                    ImageWarning,
+                    stacklevel=2,
+                )
             image.load()
             return to_array(image)
     except Image.DecompressionBombError as error:

@@ -74,9 +74,22 @@ _IMPL = {
 }
 
 
-def encode_plane(plane: np.ndarray, coder: PlaneCoder) -> bytes:
-    """Code a (h, w) uint8 plane losslessly."""
-    return _IMPL[coder].encode(np.ascontiguousarray(plane, dtype=np.uint8))
+AUTO = "auto"
+"""Coder choice: JPEG-LS, and for planes of at most ``FEW_LEVELS`` distinct values (text,
+1-bit, palette art) also PNG, keeping the smaller."""
+FEW_LEVELS = 16
+
+
+def encode_plane(plane: np.ndarray, coder: PlaneCoder | str) -> tuple[PlaneCoder, bytes]:
+    """Code a (h, w) uint8 plane losslessly; returns the coder used and the bytes."""
+    plane = np.ascontiguousarray(plane, dtype=np.uint8)
+    if coder != AUTO:
+        chosen = PlaneCoder(coder) if isinstance(coder, PlaneCoder) else CODERS[coder]
+        return chosen, _IMPL[chosen].encode(plane)
+    candidates = [PlaneCoder.JPEGLS]
+    if np.count_nonzero(np.bincount(plane.ravel(), minlength=256)) <= FEW_LEVELS:
+        candidates.append(PlaneCoder.PNG)
+    return min(((c, _IMPL[c].encode(plane)) for c in candidates), key=lambda pair: len(pair[1]))
 
 
 def decode_plane(data: bytes, coder: PlaneCoder, shape: tuple[int, int]) -> np.ndarray:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -154,9 +156,14 @@ def test_workers_give_the_same_bytes(folder, tmp_path):
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
 
 
-def test_no_temporary_files_are_left(folder):
-    run("compress", folder, *FAST)
+def test_no_temporary_files_are_left_and_modes_follow_the_umask(folder):
+    previous = os.umask(0o022)
+    try:
+        run("compress", folder, *FAST)
+    finally:
+        os.umask(previous)
     assert not [p for p in folder.rglob("*") if p.name.endswith(".tmp")]
+    assert stat.S_IMODE((folder / "a.nmfz").stat().st_mode) == 0o644
 
 
 def test_version_and_help():

@@ -53,6 +53,21 @@ def test_every_plane_coder_is_lossless(photo, luma):
     assert np.array_equal(codec.decode(codec.encode(gray, luma=luma)), gray)
 
 
+def test_auto_luma_picks_png_for_few_level_planes():
+    stripes = np.zeros((64, 64), np.uint8)
+    stripes[::3] = 255
+    data = codec.encode(stripes)
+    assert codec.inspect(data)["sections"][0]["coder"] == "png"
+    assert len(data) < len(codec.encode(stripes, luma="jpegls"))
+    assert np.array_equal(codec.decode(data), stripes)
+
+
+def test_gray_palette_images_become_grayscale(photo):
+    gray = Image.fromarray(photo).convert("L").convert("P")
+    decoded = codec.decode(codec.encode(gray))
+    assert np.array_equal(decoded, np.asarray(gray.convert("L")))
+
+
 def test_incompressible_noise_is_still_lossless():
     noise = np.random.default_rng(0).integers(0, 256, (64, 80), dtype=np.uint8)
     assert np.array_equal(codec.decode(codec.encode(noise)), noise)
@@ -120,6 +135,18 @@ def test_sixteen_bit_images_are_reduced_with_a_warning():
     with pytest.warns(codec.ImageWarning, match="reduced to 8 bits"):
         data = codec.encode(Image.fromarray(wide))
     assert np.array_equal(codec.decode(data), np.rint(wide / 257).astype(np.uint8))
+
+
+def test_sixteen_bit_rgb_files_warn(tmp_path):
+    import imagecodecs
+
+    from codec import image_io
+
+    wide = np.random.default_rng(5).integers(0, 65536, (8, 9, 3)).astype(np.uint16)
+    (tmp_path / "deep.png").write_bytes(imagecodecs.png_encode(wide))
+    with pytest.warns(codec.ImageWarning, match="16-bit RGB image reduced"):
+        pixels, _ = image_io.load(tmp_path / "deep.png")
+    assert np.array_equal(pixels, (wide >> 8).astype(np.uint8))
 
 
 def test_float_images_are_refused():
