@@ -53,7 +53,10 @@ class Algorithm(IntEnum):
 
     @classmethod
     def of(cls, solver: str) -> Algorithm:
-        return cls[solver.upper().replace("-", "_")]
+        names = {a.solver: a for a in cls}
+        if solver not in names:
+            raise ValueError(f"algorithm must be one of {sorted(names)}, got {solver!r}")
+        return names[solver]
 
 
 @dataclass(frozen=True)

@@ -25,18 +25,10 @@ DEFAULT_INIT = "kmeans-rows"
 
 
 def _factor_chroma(
-    cb: np.ndarray,
-    cr: np.ndarray,
-    *,
-    rank: int,
-    iterations: int,
-    init: str,
-    algorithm: str,
-    device: str,
-    seed: int,
-    tol: float,
-    bits: int,
+    cb: np.ndarray, cr: np.ndarray, rank: int, bits: int, solver: dict[str, Any]
 ) -> chroma_section.Chroma:
+    """Factor the chroma planes (flat ones are stored as constants); ``solver`` holds
+    :func:`codec.nmf.factorize`'s keyword arguments."""
     from codec.nmf import factorize  # imports torch, which decoding never needs
 
     n, m = cb.shape
@@ -51,23 +43,14 @@ def _factor_chroma(
     run = 0
     if varied:
         V = np.stack([(cb, cr)[i] for i in varied]) / np.float32(255)
-        result = factorize(
-            V,
-            used_rank,
-            init=init,
-            iterations=iterations,
-            algorithm=algorithm,
-            device=device,
-            seed=seed,
-            tol=tol,
-        )
+        result = factorize(V, used_rank, **solver)
         run = result.iterations
         for i, W, H in zip(varied, result.W.cpu().numpy(), result.H.cpu().numpy(), strict=True):
             stored[i] = chroma_section.Plane(n, m, quantize(W, H, bits))
     return chroma_section.Chroma(
         chroma_section.Layout.FULL_PLANE,
-        chroma_section.Algorithm.of(algorithm),
-        registry.get(init).code,
+        chroma_section.Algorithm.of(solver["algorithm"]),
+        registry.get(solver["init"]).code,
         bits,
         rank,
         run,
@@ -102,6 +85,8 @@ def encode(
     if luma != planes.AUTO and luma not in planes.CODERS:
         choices = sorted([*planes.CODERS, planes.AUTO])
         raise ValueError(f"luma must be one of {choices}, got {luma!r}")
+    registry.get(init)  # both raise ValueError naming the choices
+    chroma_section.Algorithm.of(algorithm)
     pixels, own_icc = to_array(image)
     icc = icc_profile or own_icc
     mode = Mode[CHANNELS[1 if pixels.ndim == 2 else pixels.shape[2]]]
@@ -109,18 +94,9 @@ def encode(
     chroma = None
     if mode.has_color:
         y, cb, cr = rgb_to_ycbcr(pixels[..., :3])
-        chroma = _factor_chroma(
-            cb,
-            cr,
-            rank=rank,
-            iterations=iterations,
-            init=init,
-            algorithm=algorithm,
-            device=device,
-            seed=seed,
-            tol=tol,
-            bits=bits,
-        )
+        solver = {"init": init, "iterations": iterations, "algorithm": algorithm}
+        solver |= {"device": device, "seed": seed, "tol": tol}
+        chroma = _factor_chroma(cb, cr, rank, bits, solver)
     else:
         y = pixels if pixels.ndim == 2 else pixels[..., 0]
     sections = [Section(SectionKind.LUMA, *planes.encode_plane(y, luma))]

@@ -166,6 +166,16 @@ def test_no_temporary_files_are_left_and_modes_follow_the_umask(folder):
     assert stat.S_IMODE((folder / "a.nmfz").stat().st_mode) == 0o644
 
 
+def test_icc_profile_survives_the_command_line(folder):
+    from PIL import ImageCms
+
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    Image.open(folder / "a.png").save(folder / "c.png", icc_profile=profile)
+    assert run("compress", folder / "c.png", *FAST).exit_code == 0
+    assert run("decompress", folder / "c.nmfz", "-o", folder / "c2.png").exit_code == 0
+    assert Image.open(folder / "c2.png").info.get("icc_profile") == profile
+
+
 def test_version_and_help():
     assert codec.__version__ in run("--version").output
     assert "--rank" in run("compress", "--help").output

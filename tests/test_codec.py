@@ -172,6 +172,11 @@ def test_bad_options_are_named(photo):
         codec.encode(photo, luma="gif")
     with pytest.raises(ValueError, match="rank must be >= 1"):
         codec.encode(photo, rank=0)
+    gray = np.zeros((4, 4, 3), np.uint8)  # no chroma to factor: still validated
+    with pytest.raises(ValueError, match=r"algorithm must be one of \['hals', 'mu', 'mu-kl'\]"):
+        codec.encode(gray, algorithm="als")
+    with pytest.raises(ValueError, match="init must be one of"):
+        codec.encode(gray, init="magic")
 
 
 def test_exif_orientation_is_applied(photo):
