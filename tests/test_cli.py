@@ -179,3 +179,19 @@ def test_icc_profile_survives_the_command_line(folder):
 def test_version_and_help():
     assert codec.__version__ in run("--version").output
     assert "--rank" in run("compress", "--help").output
+
+
+def test_ctrl_c_leaves_no_partial_file(folder, monkeypatch, capsys):
+    from codec import batch
+    from codec import cli as cli_module
+
+    def interrupt(fd: int) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(batch.os, "fsync", interrupt)  # Ctrl-C in the middle of a write
+    monkeypatch.setattr("sys.argv", ["nmfz", "compress", str(folder / "a.png"), *FAST])
+    with pytest.raises(SystemExit) as exit_info:
+        cli_module.main()
+    assert exit_info.value.code == 130
+    assert "interrupted" in capsys.readouterr().err
+    assert [p.name for p in folder.iterdir() if p.is_file()] == ["a.png", "notes.txt"]
