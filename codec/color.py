@@ -19,6 +19,7 @@ FORWARD = np.array(
 )
 """Rows give Y', Cb − 128, Cr − 128 from R', G', B'."""
 INVERSE = np.linalg.inv(FORWARD)
+INVERSE[np.abs(INVERSE) < 1e-12] = 0.0  # exact zeros (R has no Cb term, B no Cr term)
 OFFSET = 128.0
 
 
@@ -31,8 +32,16 @@ def rgb_to_ycbcr(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def ycbcr_to_rgb(y: np.ndarray, cb: np.ndarray, cr: np.ndarray) -> np.ndarray:
     """Y' (h, w) uint8 and float Cb, Cr → (h, w, 3) uint8, rounded and clipped."""
-    ycc = np.stack(
-        [y.astype(np.float32), cb.astype(np.float32) - OFFSET, cr.astype(np.float32) - OFFSET], -1
+    luma = y.astype(np.float32)
+    offsets = (
+        cb.astype(np.float32) - np.float32(OFFSET),
+        cr.astype(np.float32) - np.float32(OFFSET),
     )
-    rgb = ycc @ INVERSE.T.astype(np.float32)
-    return np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
+    rgb = np.empty((*y.shape, 3), np.uint8)
+    for channel, (_, kb, kr) in enumerate(INVERSE.astype(np.float32)):
+        value = luma.copy()  # the Y' coefficient is exactly 1
+        for k, offset in ((kb, offsets[0]), (kr, offsets[1])):
+            if k != 0:
+                value += k * offset
+        rgb[..., channel] = np.clip(np.rint(value, out=value), 0, 255, out=value)
+    return rgb
