@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 import numpy as np
-import zstandard
 
+from codec import compression
 from codec.errors import FormatError
 from codec.quantize import QuantizedFactors, code_dtype
 
@@ -30,6 +30,7 @@ _HEAD = struct.Struct(">BBBBHHB")
 _PLANE = struct.Struct(">IIH")
 _FLAT = struct.Struct(">f")
 _MAX_RANK = 4096
+_MAX_SCALE = 65536.0  # factor peaks (and flat values) beyond this are not images
 FLAT_SPREAD = 1 / 64
 """A plane whose values span less than this (in 0–255 units) is stored as its mean."""
 
@@ -121,7 +122,7 @@ def pack(chroma: Chroma) -> bytes:
         head.append(np.concatenate([q.w_scale, q.h_scale]).astype(">f4").tobytes())
         for block in (q.w.T, q.h):
             codes.append(_delta(block, chroma.bits).astype(dtype).tobytes())
-    body = zstandard.ZstdCompressor(level=19).compress(b"".join(codes))
+    body = compression.compress(b"".join(codes))
     return b"".join(head) + body
 
 
@@ -154,16 +155,13 @@ def unpack(payload: bytes, height: int, width: int) -> Chroma:
             scales: float | np.ndarray = _FLAT.unpack_from(payload, offset)[0]
         else:
             scales = np.frombuffer(payload, ">f4", 2 * plane_rank, offset).astype(np.float32)
-        if not np.all(np.isfinite(scales)) or np.any(np.asarray(scales) < 0):
-            raise FormatError("chroma scales are not finite and non-negative")
+        if not np.all((np.asarray(scales) >= 0) & (np.asarray(scales) <= _MAX_SCALE)):
+            raise FormatError(f"chroma scales outside [0, {_MAX_SCALE}]")
         shapes.append((rows, cols, plane_rank, scales))
         offset += size
     dtype = np.dtype(code_dtype(bits)).newbyteorder(">")
     expected = sum(r * (n + m) for n, m, r, _ in shapes) * dtype.itemsize
-    try:
-        raw = zstandard.ZstdDecompressor().decompress(payload[offset:], max_output_size=expected)
-    except zstandard.ZstdError as error:
-        raise FormatError(f"chroma factors do not decompress: {error}") from error
+    raw = compression.decompress(payload[offset:], expected, "chroma factors")
     if len(raw) != expected:
         raise FormatError(f"chroma factors hold {len(raw)} bytes, expected {expected}")
     codes = np.frombuffer(raw, dtype)

@@ -10,11 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import zstandard
 from PIL import Image
 
 from codec import chroma as chroma_section
-from codec import planes, registry
+from codec import compression, planes, registry
 from codec.color import rgb_to_ycbcr, ycbcr_to_rgb
 from codec.container import MAX_PIXELS, Container, Mode, Section, SectionKind, pack, unpack
 from codec.errors import FormatError
@@ -22,6 +21,7 @@ from codec.image_io import CHANNELS, to_array
 from codec.quantize import quantize
 
 DEFAULT_INIT = "kmeans-rows"
+MAX_ICC_BYTES = 1 << 24
 
 
 def _factor_chroma(
@@ -105,7 +105,7 @@ def encode(
     if mode.has_alpha:
         sections.append(Section(SectionKind.ALPHA, *planes.encode_plane(pixels[..., -1], luma)))
     if icc:
-        compressed = zstandard.ZstdCompressor(level=19).compress(icc)
+        compressed = compression.compress(icc)
         sections.append(Section(SectionKind.ICC, planes.PlaneCoder.ZSTD, compressed))
     return pack(Container(mode, width, height, tuple(sections)))
 
@@ -123,10 +123,7 @@ def _icc(container: Container) -> bytes | None:
     section = container.section(SectionKind.ICC)
     if section is None:
         return None
-    try:
-        return zstandard.ZstdDecompressor().decompress(section.payload, max_output_size=1 << 24)
-    except zstandard.ZstdError as error:
-        raise FormatError(f"ICC profile does not decompress: {error}") from error
+    return compression.decompress(section.payload, MAX_ICC_BYTES, "ICC profile")
 
 
 def decode_with_profile(

@@ -13,8 +13,8 @@ from enum import IntEnum
 
 import imagecodecs
 import numpy as np
-import zstandard
 
+from codec import compression
 from codec.errors import FormatError
 
 
@@ -49,7 +49,7 @@ def _png_dims(data: bytes) -> tuple[int, int] | None:
 
 
 def _zstd_encode(plane: np.ndarray) -> bytes:
-    return zstandard.ZstdCompressor(level=19).compress(plane.tobytes())
+    return compression.compress(plane.tobytes())
 
 
 @dataclass(frozen=True)
@@ -100,12 +100,14 @@ def decode_plane(data: bytes, coder: PlaneCoder, shape: tuple[int, int]) -> np.n
         raise FormatError(f"{coder.name} plane declares size {declared}, expected {shape}")
     try:
         if impl.decode is None:
-            raw = zstandard.ZstdDecompressor().decompress(data, max_output_size=shape[0] * shape[1])
+            raw = compression.decompress(data, shape[0] * shape[1], f"{coder.name} plane")
             plane = np.frombuffer(raw, np.uint8)
             plane = plane.reshape(shape) if plane.size == shape[0] * shape[1] else plane
         else:
             plane = np.asarray(impl.decode(data))
-    except Exception as error:  # zstd and each imagecodecs codec raise their own classes
+    except FormatError:
+        raise
+    except Exception as error:  # each imagecodecs codec raises its own class
         raise FormatError(f"{coder.name} plane does not decode: {error}") from error
     if plane.dtype != np.uint8 or plane.shape != shape:
         raise FormatError(

@@ -139,3 +139,35 @@ def test_inspect_reports_the_header(small_file):
     assert [s["kind"] for s in info["sections"]] == ["luma", "chroma", "alpha", "icc"]
     assert info["chroma"]["init"] == "nndsvda" and info["chroma"]["iterations"] == 3
     assert info["chroma"]["plane_ranks"] == [2, 2] and info["bytes"] == len(small_file)
+
+
+def test_garbage_behind_valid_checksums_is_a_format_error(small_file):
+    """A crafted file passes every CRC: inner decoders must still fail cleanly."""
+    rng = np.random.default_rng(0)
+    box = container.unpack(small_file)
+    for _ in range(300):
+        sections = list(box.sections)
+        index = int(rng.integers(len(sections)))
+        payload = bytearray(sections[index].payload)
+        for _ in range(int(rng.integers(1, 4))):
+            payload[int(rng.integers(len(payload)))] = int(rng.integers(256))
+        sections[index] = Section(sections[index].kind, sections[index].coder, bytes(payload))
+        crafted = container.pack(Container(box.mode, box.width, box.height, tuple(sections)))
+        try:
+            codec.decode(crafted)
+        except codec.FormatError:
+            pass
+
+
+def test_a_zstd_bomb_is_refused(small_file):
+    import zstandard
+
+    bomb = zstandard.ZstdCompressor().compress(bytes(17 << 20))  # 17 MiB of zeros, ~1 KB
+    box = container.unpack(small_file)
+    sections = tuple(
+        Section(s.kind, s.coder, bomb if s.kind == SectionKind.ICC else s.payload)
+        for s in box.sections
+    )
+    crafted = container.pack(Container(box.mode, box.width, box.height, sections))
+    with pytest.raises(codec.FormatError, match="ICC profile decompresses to more than"):
+        codec.decode(crafted)
