@@ -1,9 +1,10 @@
 """Images in and out: Pillow images or arrays → uint8 arrays the codec takes, and back to files.
 
-Input policy: EXIF orientation is applied; 1-bit images become L; palette images become RGB, or
-L when every palette entry is gray (an alpha channel is added when the palette has transparency); other colour spaces become RGB; 16- and 32-bit integer images
-are reduced to 8 bits (v / 257, rounded) with an :class:`ImageWarning`; floating-point images
-are refused. The ICC profile is kept; other metadata (EXIF, XMP, text) is not.
+Input policy: EXIF orientation is applied; 1-bit images become L; palette images become RGB,
+or L when every palette entry is gray (with alpha when the palette has transparency); other
+colour spaces become RGB; 16- and 32-bit integer images are reduced to 8 bits (v / 257,
+rounded) with an :class:`ImageWarning`; floating-point images are refused. The ICC profile
+is kept; other metadata (EXIF, XMP, text) is not.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import struct
 import zlib
 
@@ -153,10 +154,8 @@ def test_garbage_behind_valid_checksums_is_a_format_error(small_file):
             payload[int(rng.integers(len(payload)))] = int(rng.integers(256))
         sections[index] = Section(sections[index].kind, sections[index].coder, bytes(payload))
         crafted = container.pack(Container(box.mode, box.width, box.height, tuple(sections)))
-        try:
+        with contextlib.suppress(codec.FormatError):  # anything else fails the test
             codec.decode(crafted)
-        except codec.FormatError:
-            pass
 
 
 def test_a_zstd_bomb_is_refused(small_file):
