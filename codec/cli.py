@@ -239,7 +239,13 @@ def cli() -> None:
     show_default=True,
     help="Where to factorize; auto picks CUDA when present.",
 )
-@click.option("--seed", type=click.IntRange(0), default=0, show_default=True)
+@click.option(
+    "--seed",
+    type=click.IntRange(0),
+    default=0,
+    show_default=True,
+    help="Seed of the random initializers; a given seed always gives the same file.",
+)
 @click.option(
     "--tol",
     type=click.FloatRange(0),
