@@ -12,9 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 
-def _mean_gap(
-    x_a: np.ndarray, y_a: np.ndarray, x_b: np.ndarray, y_b: np.ndarray
-) -> float | None:
+def _mean_gap(x_a: np.ndarray, y_a: np.ndarray, x_b: np.ndarray, y_b: np.ndarray) -> float | None:
     """Mean of y_b(x) − y_a(x) over the overlap of the x ranges; None without overlap or
     with fewer than two distinct x per curve."""
     from scipy.interpolate import PchipInterpolator
@@ -34,8 +32,10 @@ def _mean_gap(
 
 
 def bd_rate(
-    anchor_rate: Sequence[float], anchor_quality: Sequence[float],
-    test_rate: Sequence[float], test_quality: Sequence[float],
+    anchor_rate: Sequence[float],
+    anchor_quality: Sequence[float],
+    test_rate: Sequence[float],
+    test_quality: Sequence[float],
 ) -> float | None:
     """Average rate difference of ``test`` against ``anchor`` at equal quality, in percent
     (+25 means the test needs 25 % more bits); None where the quality ranges do not overlap."""
@@ -46,8 +46,10 @@ def bd_rate(
 
 
 def bd_quality(
-    anchor_rate: Sequence[float], anchor_quality: Sequence[float],
-    test_rate: Sequence[float], test_quality: Sequence[float],
+    anchor_rate: Sequence[float],
+    anchor_quality: Sequence[float],
+    test_rate: Sequence[float],
+    test_quality: Sequence[float],
 ) -> float | None:
     """Average quality difference (e.g. BD-PSNR in dB) of ``test`` against ``anchor`` at equal
     rate, over the overlap of the log-rate ranges; None where they do not overlap."""

@@ -109,8 +109,14 @@ class Trace:
 
 
 def run_init(
-    image: Reconstruction, init: str, *, rank: int, iterations: int, schedule: np.ndarray,
-    algorithm: str, seed: int,
+    image: Reconstruction,
+    init: str,
+    *,
+    rank: int,
+    iterations: int,
+    schedule: np.ndarray,
+    algorithm: str,
+    seed: int,
 ) -> tuple[Trace, np.ndarray]:
     """Initialize both chroma planes with ``init``, iterate, and measure every iteration.
 
@@ -182,7 +188,7 @@ def first_reaching(curve: np.ndarray, target: float, higher: bool) -> int | None
 
 
 def reach_stats(counts: Sequence[int | None]) -> str:
-    """"mean (reached/total)" of iteration counts, None meaning never reached."""
+    """ "mean (reached/total)" of iteration counts, None meaning never reached."""
     reached = [c for c in counts if c is not None]
     mean = number(float(np.mean(reached)), 1) if reached else "—"
     return f"{mean} ({len(reached)}/{len(counts)})"
@@ -196,7 +202,8 @@ def random_reaches_start(runs: dict[str, list[Trace]], metric: str) -> dict[str,
             first_reaching(r.metric(metric), t.metric(metric)[0], higher)
             for r, t in zip(runs["random"], traces, strict=True)
         ]
-        for init, traces in runs.items() if init != "random"
+        for init, traces in runs.items()
+        if init != "random"
     }
 
 
@@ -237,8 +244,10 @@ def plot_convergence(runs: dict[str, list[Trace]], path: Path, first: int = 0) -
             ax.set_yscale("log")
     fig.axes[0].legend()
     scale = "full scale" if first == 0 else f"from iteration {first}"
-    fig.suptitle(f"SED-MU convergence by initialization, mean of {len(next(iter(runs.values())))} "
-                 f"images ({scale})")
+    fig.suptitle(
+        f"SED-MU convergence by initialization, mean of {len(next(iter(runs.values())))} "
+        f"images ({scale})"
+    )
     fig.savefig(path, dpi=100, bbox_inches="tight")
 
 
@@ -278,13 +287,25 @@ def summary_table(runs: dict[str, list[Trace]]) -> str:
         row = [init, number(float(np.mean([t.init_s for t in traces])), 3)]
         for metric, digits in (("mse", 2), ("psnr", 2), ("ssim", 4)):
             curves = np.array([t.metric(metric) for t in traces])
-            row += [number(float(curves[:, 0].mean()), digits),
-                    number(float(curves[:, -1].mean()), digits)]
+            row += [
+                number(float(curves[:, 0].mean()), digits),
+                number(float(curves[:, -1].mean()), digits),
+            ]
         errors = np.array([t.error.mean(1) for t in traces])
         row += [number(float(errors[:, 0].mean()), 4), number(float(errors[:, -1].mean()), 4)]
         rows.append(row)
-    headers = ["init", "init s", "MSE start", "MSE final", "PSNR start", "PSNR final",
-               "SSIM start", "SSIM final", "chroma err start", "chroma err final"]
+    headers = [
+        "init",
+        "init s",
+        "MSE start",
+        "MSE final",
+        "PSNR start",
+        "PSNR final",
+        "SSIM start",
+        "SSIM final",
+        "chroma err start",
+        "chroma err final",
+    ]
     return table(headers, rows)
 
 
@@ -316,8 +337,10 @@ def versus_table(runs: dict[str, list[Trace]], ours: str) -> str:
 
 def reach_table(runs: dict[str, list[Trace]]) -> str:
     per_metric = {m: random_reaches_start(runs, m) for m in HIGHER_IS_BETTER}
-    rows = [[init] + [reach_stats(per_metric[m][init]) for m in HIGHER_IS_BETTER]
-            for init in per_metric["mse"]]
+    rows = [
+        [init] + [reach_stats(per_metric[m][init]) for m in HIGHER_IS_BETTER]
+        for init in per_metric["mse"]
+    ]
     return table(["init", "MSE", "PSNR", "SSIM (on the schedule)"], rows)
 
 
@@ -326,8 +349,14 @@ def near_best_table(runs: dict[str, list[Trace]]) -> str:
     best = np.argmin(np.stack(list(finals(runs, "mse").values())), 0)
     wins = {init: int(np.sum(best == k)) for k, init in enumerate(runs)}
     rows = [[init, reach_stats(counts), str(wins[init])] for init, counts in near.items()]
-    return table(["init", "iterations to ≤ 1.01 × best final MSE (reached/images)",
-                  "images where best final"], rows)
+    return table(
+        [
+            "init",
+            "iterations to ≤ 1.01 × best final MSE (reached/images)",
+            "images where best final",
+        ],
+        rows,
+    )
 
 
 def per_image_table(names: Sequence[str], runs: dict[str, list[Trace]]) -> str:
@@ -337,40 +366,75 @@ def per_image_table(names: Sequence[str], runs: dict[str, list[Trace]]) -> str:
 
 
 def markdown(
-    names: Sequence[str], runs: dict[str, list[Trace]], *, ours: str, command: str,
-    schedule: np.ndarray, failures: Sequence[Failure], skipped: Sequence[Failure],
-    wall_s: float, options: dict[str, Any],
+    names: Sequence[str],
+    runs: dict[str, list[Trace]],
+    *,
+    ours: str,
+    command: str,
+    schedule: np.ndarray,
+    failures: Sequence[Failure],
+    skipped: Sequence[Failure],
+    wall_s: float,
+    options: dict[str, Any],
 ) -> str:
     import torch
 
     from codec import __version__
 
     sections = [
-        "# nmfz bench-init", "", f"Command: `{command}`", "",
+        "# nmfz bench-init",
+        "",
+        f"Command: `{command}`",
+        "",
         f"nmfz {__version__}, torch {torch.__version__} ({torch.get_num_threads()} threads), "
         f"Python {platform.python_version()}; {len(names)} images; wall time {wall_s:.0f} s.",
-        "", "Options: " + ", ".join(f"{k}={v}" for k, v in options.items()), "",
+        "",
+        "Options: " + ", ".join(f"{k}={v}" for k, v in options.items()),
+        "",
         "Factors are float (unquantized), as in the thesis; RGB is rebuilt from exact Y' and W·H, "
         "rounded and clipped like the decoder. MSE and PSNR are measured at every iteration; "
         f"SSIM (scikit-image, data_range=255, channel_axis) only at iterations "
         f"{', '.join(map(str, schedule))}, "
         "so SSIM iteration counts are the first scheduled iteration that reaches the target.",
-        "", "## Start and end, mean over images", "", summary_table(runs), "",
-        f"## Table 5.2 analogue: share of images where {ours}'s final value is better", "",
-        versus_table(runs, ours), "", "(every pair: `pairwise.csv`)", "",
+        "",
+        "## Start and end, mean over images",
+        "",
+        summary_table(runs),
+        "",
+        f"## Table 5.2 analogue: share of images where {ours}'s final value is better",
+        "",
+        versus_table(runs, ours),
+        "",
+        "(every pair: `pairwise.csv`)",
+        "",
     ]
     if "random" in runs:
-        sections += ["## Iterations random init needs to reach each init's starting value",
-                     "", "mean over the images that reach it (reached/images)", "",
-                     reach_table(runs), ""]
-    sections += ["## Iterations to come within 1 % of the best final MSE of any init", "",
-                 near_best_table(runs), "", "## Final RGB PSNR per image (dB)", "",
-                 per_image_table(names, runs), "",
-                 "Files: `convergence.png`, `convergence_zoom.png` (Fig. 5.5), "
-                 "`initial_factors.png` (Fig. 5.6), `iterations.csv`, `images.csv`, "
-                 "`pairwise.csv`.", ""]
-    for title, items in (("Skipped (registered, but would not run)", skipped),
-                         ("Failed", failures)):
+        sections += [
+            "## Iterations random init needs to reach each init's starting value",
+            "",
+            "mean over the images that reach it (reached/images)",
+            "",
+            reach_table(runs),
+            "",
+        ]
+    sections += [
+        "## Iterations to come within 1 % of the best final MSE of any init",
+        "",
+        near_best_table(runs),
+        "",
+        "## Final RGB PSNR per image (dB)",
+        "",
+        per_image_table(names, runs),
+        "",
+        "Files: `convergence.png`, `convergence_zoom.png` (Fig. 5.5), "
+        "`initial_factors.png` (Fig. 5.6), `iterations.csv`, `images.csv`, "
+        "`pairwise.csv`.",
+        "",
+    ]
+    for title, items in (
+        ("Skipped (registered, but would not run)", skipped),
+        ("Failed", failures),
+    ):
         if items:
             sections += [f"## {title}", ""] + [f"- {f.name}: {f.reason}" for f in items] + [""]
     return "\n".join(sections)
@@ -381,11 +445,18 @@ def write_csvs(out: Path, names: Sequence[str], runs: dict[str, list[Trace]]) ->
     for init, traces in runs.items():
         for name, t in zip(names, traces, strict=True):
             for i in range(len(t.mse)):
-                iteration_rows.append({
-                    "image": name, "init": init, "iteration": i, "mse": t.mse[i],
-                    "psnr": t.psnr[i], "ssim": None if np.isnan(t.ssim[i]) else t.ssim[i],
-                    "error_cb": t.error[i, 0], "error_cr": t.error[i, 1],
-                })
+                iteration_rows.append(
+                    {
+                        "image": name,
+                        "init": init,
+                        "iteration": i,
+                        "mse": t.mse[i],
+                        "psnr": t.psnr[i],
+                        "ssim": None if np.isnan(t.ssim[i]) else t.ssim[i],
+                        "error_cb": t.error[i, 0],
+                        "error_cr": t.error[i, 1],
+                    }
+                )
             row = {"image": name, "init": init, "init_s": t.init_s}
             for m in HIGHER_IS_BETTER:
                 row[f"{m}_start"], row[f"{m}_final"] = t.metric(m)[0], t.metric(m)[-1]
@@ -400,29 +471,66 @@ def write_csvs(out: Path, names: Sequence[str], runs: dict[str, list[Trace]]) ->
 
 @click.command("bench-init")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Folder for results.md, the CSV files and the plots.")
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Folder for results.md, the CSV files and the plots.",
+)
 @click.option("-r", "--rank", type=click.IntRange(1, 4096), default=20, show_default=True)
 @click.option("--iterations", type=click.IntRange(1, 100000), default=150, show_default=True)
-@click.option("--init", "inits", multiple=True, type=click.Choice(sorted(registry.INITIALIZERS)),
-              help="Initializers to compare (repeat the option); default: every registered one.")
-@click.option("--versus", type=click.Choice(sorted(registry.INITIALIZERS)),
-              help="The init the Table 5.2 analogue compares with the others "
-                   "[default: nmfnet when it runs, else kmeans].")
-@click.option("--algorithm", type=click.Choice(SOLVER_NAMES), default="mu",
-              show_default=True, help="Solver after the init (the thesis: SED-MU).")
-@click.option("--ssim-points", type=click.IntRange(2), default=17, show_default=True,
-              help="Evaluate SSIM at about this many log-spaced iterations (0 and the last "
-                   "included); more than --iterations means every iteration.")
-@click.option("--sheet", type=click.IntRange(0), default=4, show_default=True,
-              help="Images in the sheet of initial reconstructions (Fig. 5.6).")
+@click.option(
+    "--init",
+    "inits",
+    multiple=True,
+    type=click.Choice(sorted(registry.INITIALIZERS)),
+    help="Initializers to compare (repeat the option); default: every registered one.",
+)
+@click.option(
+    "--versus",
+    type=click.Choice(sorted(registry.INITIALIZERS)),
+    help="The init the Table 5.2 analogue compares with the others "
+    "[default: nmfnet when it runs, else kmeans].",
+)
+@click.option(
+    "--algorithm",
+    type=click.Choice(SOLVER_NAMES),
+    default="mu",
+    show_default=True,
+    help="Solver after the init (the thesis: SED-MU).",
+)
+@click.option(
+    "--ssim-points",
+    type=click.IntRange(2),
+    default=17,
+    show_default=True,
+    help="Evaluate SSIM at about this many log-spaced iterations (0 and the last "
+    "included); more than --iterations means every iteration.",
+)
+@click.option(
+    "--sheet",
+    type=click.IntRange(0),
+    default=4,
+    show_default=True,
+    help="Images in the sheet of initial reconstructions (Fig. 5.6).",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--threads", type=click.IntRange(1), help="torch CPU threads (default: torch's).")
 @click.pass_context
 def bench_init_command(
-    ctx: click.Context, paths: tuple[Path, ...], out: Path, rank: int, iterations: int,
-    inits: tuple[str, ...], versus: str | None, algorithm: str, ssim_points: int, sheet: int,
-    seed: int, threads: int | None,
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    out: Path,
+    rank: int,
+    iterations: int,
+    inits: tuple[str, ...],
+    versus: str | None,
+    algorithm: str,
+    ssim_points: int,
+    sheet: int,
+    seed: int,
+    threads: int | None,
 ) -> None:
     """Compare NMF initializations on the chroma of images (the thesis's §5.2)."""
     import torch
@@ -453,8 +561,15 @@ def bench_init_command(
             image = Reconstruction(np.ascontiguousarray(pixels[..., :3]))
             used = min(rank, *pixels.shape[:2])
             results = {
-                init: run_init(image, init, rank=used, iterations=iterations, schedule=schedule,
-                               algorithm=algorithm, seed=seed)
+                init: run_init(
+                    image,
+                    init,
+                    rank=used,
+                    iterations=iterations,
+                    schedule=schedule,
+                    algorithm=algorithm,
+                    seed=seed,
+                )
                 for init in inits
             }
         except Exception as error:  # an init (e.g. a plug-in's) may fail in its own way
@@ -474,11 +589,25 @@ def bench_init_command(
     plot_convergence(runs, out / "convergence_zoom.png", first=max(1, iterations // 5))
     if sheet_rows:
         plot_sheet(sheet_rows, out / "initial_factors.png")
-    options = {"rank": rank, "iterations": iterations, "algorithm": algorithm, "seed": seed,
-               "inits": ",".join(inits), "ssim_points": ssim_points}
-    text = markdown(names, runs, ours=versus, command=command, schedule=schedule,
-                    failures=failures, skipped=skipped, wall_s=time.perf_counter() - began,
-                    options=options)
+    options = {
+        "rank": rank,
+        "iterations": iterations,
+        "algorithm": algorithm,
+        "seed": seed,
+        "inits": ",".join(inits),
+        "ssim_points": ssim_points,
+    }
+    text = markdown(
+        names,
+        runs,
+        ours=versus,
+        command=command,
+        schedule=schedule,
+        failures=failures,
+        skipped=skipped,
+        wall_s=time.perf_counter() - began,
+        options=options,
+    )
     (out / "results.md").write_text(text, encoding="utf-8")
     click.echo(text)
     if failures:

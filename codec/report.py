@@ -36,8 +36,18 @@ IMAGE_SUFFIXES = frozenset(
 """File name endings that count as images when a folder is listed."""
 
 JSON_KEYS = (
-    "name", "width", "height", "bytes", "bpp", "psnr_rgb", "psnr_y", "psnr_cb", "psnr_cr",
-    "ssim", "encode_s", "decode_s",
+    "name",
+    "width",
+    "height",
+    "bytes",
+    "bpp",
+    "psnr_rgb",
+    "psnr_y",
+    "psnr_cb",
+    "psnr_cr",
+    "ssim",
+    "encode_s",
+    "decode_s",
 )
 """The keys of each ``images`` entry of ``nmfz report --json``, exactly (scripts rely on them)."""
 SOLVER_NAMES = sorted(a.solver for a in Algorithm)
@@ -167,20 +177,29 @@ def encode_options(*skip: str) -> Callable[[Callable[..., Any]], Callable[..., A
     from codec.encoder import DEFAULT_INIT
 
     options = {
-        "rank": click.option("-r", "--rank", type=click.IntRange(1, 4096), default=20,
-                             show_default=True),
-        "iterations": click.option("--iterations", type=click.IntRange(0, 65535), default=150,
-                                   show_default=True),
-        "init": click.option("--init", type=click.Choice(sorted(registry.INITIALIZERS)),
-                             default=DEFAULT_INIT, show_default=True),
-        "algorithm": click.option("--algorithm", type=click.Choice(SOLVER_NAMES), default="mu",
-                                  show_default=True),
-        "device": click.option("--device", default="auto", show_default=True,
-                               help="cpu, cuda or auto"),
+        "rank": click.option(
+            "-r", "--rank", type=click.IntRange(1, 4096), default=20, show_default=True
+        ),
+        "iterations": click.option(
+            "--iterations", type=click.IntRange(0, 65535), default=150, show_default=True
+        ),
+        "init": click.option(
+            "--init",
+            type=click.Choice(sorted(registry.INITIALIZERS)),
+            default=DEFAULT_INIT,
+            show_default=True,
+        ),
+        "algorithm": click.option(
+            "--algorithm", type=click.Choice(SOLVER_NAMES), default="mu", show_default=True
+        ),
+        "device": click.option(
+            "--device", default="auto", show_default=True, help="cpu, cuda or auto"
+        ),
         "seed": click.option("--seed", type=int, default=0, show_default=True),
         "tol": click.option("--tol", type=click.FloatRange(0), default=0.0, show_default=True),
-        "luma": click.option("--luma", type=click.Choice(sorted(planes.CODERS)),
-                             default="jpegls", show_default=True),
+        "luma": click.option(
+            "--luma", type=click.Choice(sorted(planes.CODERS)), default="jpegls", show_default=True
+        ),
         "bits": click.option("--bits", type=click.IntRange(1, 16), default=8, show_default=True),
     }
 
@@ -219,8 +238,16 @@ class Measurement:
 
 
 HIGHER_IS_BETTER = {
-    "bpp": False, "ratio_raw": True, "ratio_png": True, "psnr_rgb": True, "psnr_y": True,
-    "psnr_cb": True, "psnr_cr": True, "ssim": True, "encode_s": False, "decode_s": False,
+    "bpp": False,
+    "ratio_raw": True,
+    "ratio_png": True,
+    "psnr_rgb": True,
+    "psnr_y": True,
+    "psnr_cb": True,
+    "psnr_cr": True,
+    "ssim": True,
+    "encode_s": False,
+    "decode_s": False,
 }
 """The summarized fields, and which way is better (the worst image is the other end)."""
 
@@ -267,11 +294,23 @@ def measure(
     a, b = visible(original), visible(decoded)
     y, cb, cr = channel_psnrs(a, b) if a.ndim == 3 else (psnr(a, b), None, None)
     result = Measurement(
-        name=name, width=width, height=height, pixels=width * height,
-        original_bytes=original_path.stat().st_size, png_bytes=png_bytes, bytes=len(data),
-        bpp=8 * len(data) / (width * height), ratio_raw=raw_bytes / len(data),
-        ratio_png=png_bytes / len(data), psnr_rgb=psnr(a, b), psnr_y=y, psnr_cb=cb, psnr_cr=cr,
-        ssim=ssim(a, b), encode_s=encode_s, decode_s=decode_s,
+        name=name,
+        width=width,
+        height=height,
+        pixels=width * height,
+        original_bytes=original_path.stat().st_size,
+        png_bytes=png_bytes,
+        bytes=len(data),
+        bpp=8 * len(data) / (width * height),
+        ratio_raw=raw_bytes / len(data),
+        ratio_png=png_bytes / len(data),
+        psnr_rgb=psnr(a, b),
+        psnr_y=y,
+        psnr_cb=cb,
+        psnr_cr=cr,
+        ssim=ssim(a, b),
+        encode_s=encode_s,
+        decode_s=decode_s,
     )
     return result, a, b
 
@@ -286,8 +325,11 @@ def summarize(measurements: Sequence[Measurement]) -> dict[str, dict[str, Any]]:
         values = [v for v, _ in pairs]
         worst = min(pairs) if higher else max(pairs)
         summary[field] = {
-            "mean": float(np.mean(values)), "median": float(statistics.median(values)),
-            "min": float(min(values)), "max": float(max(values)), "worst": worst[1],
+            "mean": float(np.mean(values)),
+            "median": float(statistics.median(values)),
+            "min": float(min(values)),
+            "max": float(max(values)),
+            "worst": worst[1],
         }
     return summary
 
@@ -296,9 +338,18 @@ def summarize(measurements: Sequence[Measurement]) -> dict[str, dict[str, Any]]:
 
 
 TERMINAL_COLUMNS = (
-    ("name", "image"), ("bytes", "bytes"), ("bpp", "bpp"), ("ratio_raw", "×raw"),
-    ("ratio_png", "×PNG"), ("psnr_rgb", "PSNR"), ("psnr_y", "Y'"), ("psnr_cb", "Cb"),
-    ("psnr_cr", "Cr"), ("ssim", "SSIM"), ("encode_s", "enc s"), ("decode_s", "dec s"),
+    ("name", "image"),
+    ("bytes", "bytes"),
+    ("bpp", "bpp"),
+    ("ratio_raw", "×raw"),
+    ("ratio_png", "×PNG"),
+    ("psnr_rgb", "PSNR"),
+    ("psnr_y", "Y'"),
+    ("psnr_cb", "Cb"),
+    ("psnr_cr", "Cr"),
+    ("ssim", "SSIM"),
+    ("encode_s", "enc s"),
+    ("decode_s", "dec s"),
 )
 _DIGITS = {"ssim": 4, "encode_s": 3, "decode_s": 3, "bpp": 3}
 
@@ -308,16 +359,18 @@ def _cell(field: str, value: Any) -> str:
 
 
 def text_report(
-    measurements: Sequence[Measurement], summary: dict[str, dict[str, Any]],
+    measurements: Sequence[Measurement],
+    summary: dict[str, dict[str, Any]],
     failures: Sequence[Failure],
 ) -> str:
     """The terminal table: one row per image, then mean / median / min / worst."""
     headers = [label for _, label in TERMINAL_COLUMNS]
     rows = [[_cell(f, getattr(m, f)) for f, _ in TERMINAL_COLUMNS] for m in measurements]
     for stat in ("mean", "median", "min", "max"):
-        rows.append([stat] + [
-            _cell(f, summary[f][stat]) if f in summary else "" for f, _ in TERMINAL_COLUMNS[1:]
-        ])
+        rows.append(
+            [stat]
+            + [_cell(f, summary[f][stat]) if f in summary else "" for f, _ in TERMINAL_COLUMNS[1:]]
+        )
     lines = [table(headers, rows), ""]
     lines += [f"worst {f}: {s['worst']}" for f, s in summary.items() if "psnr" in f or f == "ssim"]
     lines += [f"FAILED {f.name}: {f.reason}" for f in failures]
@@ -325,8 +378,10 @@ def text_report(
 
 
 def json_report(
-    measurements: Sequence[Measurement], summary: dict[str, dict[str, Any]],
-    failures: Sequence[Failure], command: str,
+    measurements: Sequence[Measurement],
+    summary: dict[str, dict[str, Any]],
+    failures: Sequence[Failure],
+    command: str,
 ) -> str:
     """``{"images": [...], "summary": {...}}``; infinite PSNR becomes null."""
     document = {
@@ -368,7 +423,8 @@ def html_figure(name: str, original: np.ndarray, decoded: np.ndarray, zoom: int 
     crop = lambda p: np.repeat(np.repeat(p[row : row + size, col : col + size], zoom, 0), zoom, 1)  # noqa: E731
     where = f"×{zoom}, worst block at ({row}, {col})"
     cells = [
-        ("original", "", _display(original)), ("decoded", "", _display(decoded)),
+        ("original", "", _display(original)),
+        ("decoded", "", _display(decoded)),
         (f"original, {where}", "crop", crop(original)),
         (f"decoded, {where}", "crop", crop(decoded)),
     ]
@@ -395,8 +451,12 @@ def _plots(measurements: Sequence[Measurement]) -> list[str]:
     ax = bars.subplots()
     x = np.arange(len(measurements))
     for k, field in enumerate(("psnr_rgb", "psnr_y", "psnr_cb", "psnr_cr")):
-        ax.bar(x + 0.2 * k - 0.3, [finite(getattr(m, field)) for m in measurements], 0.2,
-               label=field.removeprefix("psnr_"))
+        ax.bar(
+            x + 0.2 * k - 0.3,
+            [finite(getattr(m, field)) for m in measurements],
+            0.2,
+            label=field.removeprefix("psnr_"),
+        )
     ax.set_xticks(x, [Path(m.name).stem for m in measurements], rotation=90, fontsize=7)
     ax.set(ylabel="PSNR (dB)", title="PSNR per image (infinite values left out)")
     ax.legend()
@@ -412,14 +472,18 @@ _STYLE = (
 
 
 def html_report(
-    measurements: Sequence[Measurement], summary: dict[str, dict[str, Any]],
-    failures: Sequence[Failure], figures: Sequence[str], command: str,
+    measurements: Sequence[Measurement],
+    summary: dict[str, dict[str, Any]],
+    failures: Sequence[Failure],
+    figures: Sequence[str],
+    command: str,
 ) -> str:
     """One self-contained page: table, plots, and the per-image figures."""
     headers = "".join(f"<th>{html.escape(label)}</th>" for _, label in TERMINAL_COLUMNS)
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(_cell(f, getattr(m, f)))}</td>"
-                         for f, _ in TERMINAL_COLUMNS) + "</tr>"
+        "<tr>"
+        + "".join(f"<td>{html.escape(_cell(f, getattr(m, f)))}</td>" for f, _ in TERMINAL_COLUMNS)
+        + "</tr>"
         for m in measurements
     )
     stats = "".join(
@@ -433,7 +497,8 @@ def html_report(
         f"<!doctype html><html><head><meta charset='utf-8'><title>nmfz report</title>"
         f"<style>{_STYLE}</style></head><body><h1>nmfz report</h1>"
         f"<p><code>{html.escape(command)}</code></p><table><tr>{headers}</tr>{body}</table>"
-        f"<ul>{stats}</ul>" + (f"<h2>Failed</h2><ul>{failed}</ul>" if failures else "")
+        f"<ul>{stats}</ul>"
+        + (f"<h2>Failed</h2><ul>{failed}</ul>" if failures else "")
         + f"<h2>Plots</h2><div class='row'>{plots}</div><h2>Images</h2>{''.join(figures)}"
         "</body></html>"
     )
@@ -476,21 +541,41 @@ def _run_job(job: Job, options: dict[str, Any], scratch: Path) -> tuple[bytes, f
 
 @click.command("report")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
-@click.option("--compress", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Compress every image of this folder (with the options below) to a "
-                   "temporary folder first, and report on the results.")
-@click.option("--nmfz-dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Where the .nmfz files of PATHS are (default: beside each original).")
+@click.option(
+    "--compress",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Compress every image of this folder (with the options below) to a "
+    "temporary folder first, and report on the results.",
+)
+@click.option(
+    "--nmfz-dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Where the .nmfz files of PATHS are (default: beside each original).",
+)
 @encode_options()
-@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write every per-image column to this CSV file.")
+@click.option(
+    "--csv",
+    "csv_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write every per-image column to this CSV file.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of the table.")
-@click.option("--html", "html_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Write a self-contained report.html (table, plots, images) to this folder.")
+@click.option(
+    "--html",
+    "html_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write a self-contained report.html (table, plots, images) to this folder.",
+)
 @click.pass_context
 def report_command(
-    ctx: click.Context, paths: tuple[Path, ...], compress: Path | None, nmfz_dir: Path | None,
-    csv_path: Path | None, as_json: bool, html_dir: Path | None, **encode_kwargs: Any,
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    compress: Path | None,
+    nmfz_dir: Path | None,
+    csv_path: Path | None,
+    as_json: bool,
+    html_dir: Path | None,
+    **encode_kwargs: Any,
 ) -> None:
     """Quality and size of .nmfz files against their originals.
 
@@ -530,5 +615,3 @@ def report_command(
         click.echo(text_report(measurements, summary, failures))
     if failures:
         raise click.ClickException(failure_message(failures, len(jobs)))
-
-

@@ -42,7 +42,8 @@ def test_bd_rate_exact_for_a_straight_curve_sampled_elsewhere():
     quality_a, quality_b = np.array([30.0, 33, 36, 40]), np.array([31.0, 32, 35, 38, 41])
     rate = lambda q, k: k * np.exp(0.2 * q)  # noqa: E731
     assert bd_rate(rate(quality_a, 1), quality_a, rate(quality_b, 2), quality_b) == pytest.approx(
-        100.0, abs=1e-9)
+        100.0, abs=1e-9
+    )
 
 
 def test_bd_without_overlap_is_none():
@@ -89,19 +90,43 @@ def test_command_end_to_end(tmp_path: Path):
     Image.fromarray(rgb).save(source / "coffee.png")
     Image.fromarray(rgb[..., 0]).save(source / "gray.png")
     out = tmp_path / "out"
-    result = CliRunner().invoke(compare_command, [
-        str(source), "-o", str(out), "--ranks", "2,4,8", "--bits", "8", "--iterations", "5",
-        "--jpeg", "50,70,90,100", "--webp", "60,90", "--avif", "60,90", "--jxl", "0.5,2",
-        "--subsample", "2,4,8",
-    ])
+    result = CliRunner().invoke(
+        compare_command,
+        [
+            str(source),
+            "-o",
+            str(out),
+            "--ranks",
+            "2,4,8",
+            "--bits",
+            "8",
+            "--iterations",
+            "5",
+            "--jpeg",
+            "50,70,90,100",
+            "--webp",
+            "60,90",
+            "--avif",
+            "60,90",
+            "--jxl",
+            "0.5,2",
+            "--subsample",
+            "2,4,8",
+        ],
+    )
     assert result.exit_code == 1  # gray.png is listed, not fatal
     assert "gray.png: not an RGB image" in result.stderr
     text = (out / "results.md").read_text()
     assert "| nmfz 8-bit | subsample" in text and "--ranks 2,4,8" in text
+    chroma_section = text.split("equal chroma bits")[1]
+    assert "| nmfz 8-bit | subsample" in chroma_section and "JPEG" not in chroma_section
     with (out / "points.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     families = {r["family"] for r in rows}
     assert {"nmfz 8-bit", "subsample", "JPEG 4:2:0", "JPEG 4:4:4", "WebP", "PNG"} <= families
+    nmfz = next(r for r in rows if r["family"] == "nmfz 8-bit")
+    assert 0 < float(nmfz["chroma_bpp"]) < float(nmfz["bpp"])
+    assert next(r for r in rows if r["family"] == "JPEG 4:2:0")["chroma_bpp"] == ""
     png = next(r for r in rows if r["family"] == "PNG")
     assert png["psnr"] == "inf" and float(png["ssim"]) == 1.0
     assert (out / "rd_psnr.png").stat().st_size > 1000 and (out / "rd_ssim.png").exists()

@@ -87,8 +87,9 @@ def test_run_init_is_sed_mu_and_measures_ssim_on_the_schedule():
     rgb = coffee()
     image = Reconstruction(rgb)
     schedule = ssim_schedule(12, 4)
-    result, start = run_init(image, "nndsvdar", rank=4, iterations=12, schedule=schedule,
-                             algorithm="mu", seed=3)
+    result, start = run_init(
+        image, "nndsvdar", rank=4, iterations=12, schedule=schedule, algorithm="mu", seed=3
+    )
     W0, H0 = initialize(image.V, 4, "nndsvdar", seed=3)
     reference = factorize(image.V, 4, init=(W0, H0), iterations=12)
     np.testing.assert_allclose(result.error, reference.errors, rtol=1e-4, atol=1e-6)
@@ -97,7 +98,8 @@ def test_run_init_is_sed_mu_and_measures_ssim_on_the_schedule():
     evaluated = np.flatnonzero(~np.isnan(result.ssim))
     assert evaluated.tolist() == schedule.tolist()
     assert result.ssim[0] == pytest.approx(
-        structural_similarity(rgb, start, channel_axis=2, data_range=255), rel=1e-9)
+        structural_similarity(rgb, start, channel_axis=2, data_range=255), rel=1e-9
+    )
     assert result.mse[-1] < result.mse[0] and result.init_s > 0
     final = ycbcr_to_rgb(rgb_to_ycbcr(rgb)[0], *(reference.W @ reference.H).numpy() * 255)
     assert result.mse[-1] == pytest.approx(np.mean((final.astype(float) - rgb) ** 2), rel=1e-3)
@@ -110,15 +112,33 @@ def test_command_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     Image.fromarray(coffee((48, 40))[::-1]).save(source / "flipped.png")
     Image.fromarray(coffee()[..., 0]).save(source / "gray.png")
     inits = ["random", "kmeans", "nndsvd"]
-    monkeypatch.setattr(registry, "INITIALIZERS", {
-        **{i: registry.INITIALIZERS[i] for i in inits},
-        "broken": registry.Initializer("broken", 250, "codec.no_such_module:init", "for a test"),
-    })
+    monkeypatch.setattr(
+        registry,
+        "INITIALIZERS",
+        {
+            **{i: registry.INITIALIZERS[i] for i in inits},
+            "broken": registry.Initializer(
+                "broken", 250, "codec.no_such_module:init", "for a test"
+            ),
+        },
+    )
     out = tmp_path / "out"
-    result = CliRunner().invoke(bench_init_command, [
-        str(source), "-o", str(out), "--rank", "3", "--iterations", "8", "--ssim-points", "4",
-        "--versus", "kmeans",
-    ])
+    result = CliRunner().invoke(
+        bench_init_command,
+        [
+            str(source),
+            "-o",
+            str(out),
+            "--rank",
+            "3",
+            "--iterations",
+            "8",
+            "--ssim-points",
+            "4",
+            "--versus",
+            "kmeans",
+        ],
+    )
     assert result.exit_code == 1, result.output  # gray.png has no chroma
     assert "gray.png" in result.stderr and "no colour" in result.stderr
     text = (out / "results.md").read_text()
@@ -141,10 +161,20 @@ def test_explicitly_asked_init_that_fails_is_an_error(
     Image.fromarray(coffee()).save(tmp_path / "coffee.png")
     broken = registry.Initializer("svd", 7, "codec.no_such_module:init", "for a test")
     monkeypatch.setitem(registry.INITIALIZERS, "svd", broken)
-    result = CliRunner().invoke(bench_init_command, [
-        str(tmp_path / "coffee.png"), "-o", str(tmp_path / "out"), "--init", "svd",
-        "--init", "kmeans", "--versus", "kmeans",
-    ])
+    result = CliRunner().invoke(
+        bench_init_command,
+        [
+            str(tmp_path / "coffee.png"),
+            "-o",
+            str(tmp_path / "out"),
+            "--init",
+            "svd",
+            "--init",
+            "kmeans",
+            "--versus",
+            "kmeans",
+        ],
+    )
     assert result.exit_code == 1
     assert "init svd: ModuleNotFoundError" in result.stderr
     assert not (tmp_path / "out").exists()

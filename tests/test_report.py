@@ -17,12 +17,25 @@ from skimage.transform import resize
 from codec import decode, encode
 from codec.report import Measurement, command_line, report_command, summarize, worst_block
 
-KEYS = {"name", "width", "height", "bytes", "bpp", "psnr_rgb", "psnr_y", "psnr_cb", "psnr_cr",
-        "ssim", "encode_s", "decode_s"}
+KEYS = {
+    "name",
+    "width",
+    "height",
+    "bytes",
+    "bpp",
+    "psnr_rgb",
+    "psnr_y",
+    "psnr_cb",
+    "psnr_cr",
+    "ssim",
+    "encode_s",
+    "decode_s",
+}
 
 
 def strict_json(text: str) -> dict:
     """Parse JSON, refusing the non-standard Infinity / NaN tokens."""
+
     def refuse(token: str) -> None:
         raise ValueError(f"invalid JSON token {token}")
 
@@ -124,8 +137,20 @@ def test_compress_csv_html_and_table(tmp_path: Path):
     source.mkdir()
     Image.fromarray(astronaut(48)).save(source / "a.png")
     Image.fromarray(astronaut(40)[..., 1]).save(source / "g.png")
-    result = run(["--compress", str(source), "--rank", "3", "--iterations", "4",
-                  "--csv", str(tmp_path / "r.csv"), "--html", str(tmp_path / "html")])
+    result = run(
+        [
+            "--compress",
+            str(source),
+            "--rank",
+            "3",
+            "--iterations",
+            "4",
+            "--csv",
+            str(tmp_path / "r.csv"),
+            "--html",
+            str(tmp_path / "html"),
+        ]
+    )
     assert result.exit_code == 0
     for text in ("a.png", "g.png", "median", "worst psnr_rgb"):
         assert text in result.output
@@ -145,13 +170,32 @@ def test_usage_error_without_inputs():
 
 
 def test_summarize_names_the_worst():
-    base = dict(width=1, height=1, pixels=1, original_bytes=1, png_bytes=1, bytes=1, bpp=1.0,
-                ratio_raw=1.0, ratio_png=1.0, psnr_y=None, psnr_cb=None, psnr_cr=None,
-                ssim=0.9, encode_s=None, decode_s=0.1)
+    base = dict(
+        width=1,
+        height=1,
+        pixels=1,
+        original_bytes=1,
+        png_bytes=1,
+        bytes=1,
+        bpp=1.0,
+        ratio_raw=1.0,
+        ratio_png=1.0,
+        psnr_y=None,
+        psnr_cb=None,
+        psnr_cr=None,
+        ssim=0.9,
+        encode_s=None,
+        decode_s=0.1,
+    )
     psnrs = {"a": 30.0, "b": 20.0, "c": 40.0}
     summary = summarize([Measurement(name=n, psnr_rgb=p, **base) for n, p in psnrs.items()])
-    assert summary["psnr_rgb"] == {"mean": 30.0, "median": 30.0, "min": 20.0, "max": 40.0,
-                                   "worst": "b"}
+    assert summary["psnr_rgb"] == {
+        "mean": 30.0,
+        "median": 30.0,
+        "min": 20.0,
+        "max": 40.0,
+        "worst": "b",
+    }
     assert "psnr_cb" not in summary and "encode_s" not in summary
 
 
