@@ -1,7 +1,7 @@
 """Codec benchmark: quality, size and speed on a folder of images, side by side with
 scikit-learn's NMF on the same chroma planes.
 
-    python bench/run.py [--images DIR] [--limit N] [--device cpu|cuda|auto]
+    python bench/run.py [--images DIR] [--limit N] [--device cpu|cuda|auto] [--threads N]
 
 Default images: ../shared/data/kodak when it exists beside the project, else samples/.
 Prints one row per image and a summary with the ratios the project tracks:
@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from sklearn.decomposition import NMF
 from sklearn.exceptions import ConvergenceWarning
+from threadpoolctl import threadpool_limits
 
 import codec
 from codec import image_io
@@ -63,7 +64,16 @@ def main() -> None:
     )
     parser.add_argument("--limit", type=int, default=0, help="only the first N images")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="limit torch and numpy's BLAS to N threads (0: their default)",
+    )
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+        threadpool_limits(args.threads)
     files = sorted(p for p in args.images.iterdir() if p.suffix.lower() == ".png")
     files = files[: args.limit] if args.limit else files
     codec.encode(np.zeros((8, 8, 3), np.uint8), device=args.device)  # warm up imports
