@@ -33,12 +33,19 @@ def _json_number(value: float) -> float | None:
 
 def compress_file(job: batch.Job, options: dict[str, Any]) -> dict[str, Any]:
     """Worker: read an image, encode it, write the .nmfz; numbers for the summary."""
+    from tqdm import tqdm
+
     from codec.encoder import decode, encode
     from codec.metrics import psnr, ssim
 
     pixels, icc = image_io.load(job.source)
     start = time.perf_counter()
-    data = encode(pixels, icc_profile=icc, **options["encode"])
+    iterations = options["encode"]["iterations"]
+    show = options.get("progress", False)
+    with tqdm(total=iterations, disable=not show, unit="it", file=sys.stderr, leave=False) as bar:
+        data = encode(
+            pixels, icc_profile=icc, progress=lambda done, total: bar.update(), **options["encode"]
+        )
     seconds = time.perf_counter() - start
     batch.atomic_write(job.target, data, overwrite=options["overwrite"])
     height, width = pixels.shape[:2]
@@ -76,6 +83,11 @@ def decompress_file(job: batch.Job, options: dict[str, Any]) -> dict[str, Any]:
         "bytes_out": job.target.stat().st_size,
         "decode_s": seconds,
     }
+
+
+def _interactive(quiet: bool, as_json: bool) -> bool:
+    """Progress bars only on a terminal at default verbosity."""
+    return sys.stderr.isatty() and not quiet and not as_json
 
 
 def _describe(outcome: batch.Outcome) -> str:
@@ -116,7 +128,7 @@ def _convert(
     ]
     for path, why in work.failed:
         click.echo(f"error: {path}: {why}", err=True)
-    show_bar = len(work.jobs) > 1 and sys.stderr.isatty() and not quiet and not as_json
+    show_bar = len(work.jobs) > 1 and _interactive(quiet, as_json)
     start = time.perf_counter()
     from tqdm import tqdm
 
@@ -291,6 +303,8 @@ def compress(
         if not torch.cuda.is_available():
             raise click.BadParameter("CUDA is not available on this machine", param_hint="--device")
     options = {"encode": encode, "overwrite": overwrite, "verify": verify, "debug": debug}
+    # iterations of a lone file on a terminal (several files get a bar over the files)
+    options["progress"] = len(inputs) == 1 and inputs[0].is_file() and _interactive(quiet, as_json)
     _convert(
         inputs,
         output,

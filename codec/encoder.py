@@ -7,6 +7,7 @@ Decoding needs numpy only: torch is imported by the encoder alone.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -71,6 +72,7 @@ def encode(
     luma: str = planes.AUTO,
     bits: int = 8,
     icc_profile: bytes | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> bytes:
     """Compress an image to .nmfz bytes.
 
@@ -78,7 +80,8 @@ def encode(
     array (h, w), (h, w, 2), (h, w, 3) or (h, w, 4). ``rank`` is capped at min(h, w).
     ``luma`` names the lossless coder of Y' and alpha (``codec.planes.CODERS``, or
     ``"auto"``: see :data:`codec.planes.AUTO`). A PIL image's
-    own ICC profile is kept unless ``icc_profile`` is given.
+    own ICC profile is kept unless ``icc_profile`` is given. ``progress(done, total)`` is
+    called after each refinement iteration.
     """
     if rank < 1:
         raise ValueError(f"rank must be >= 1, got {rank}")
@@ -95,7 +98,7 @@ def encode(
     if mode.has_color:
         y, cb, cr = rgb_to_ycbcr(pixels[..., :3])
         solver = {"init": init, "iterations": iterations, "algorithm": algorithm}
-        solver |= {"device": device, "seed": seed, "tol": tol}
+        solver |= {"device": device, "seed": seed, "tol": tol, "progress": progress}
         chroma = _factor_chroma(cb, cr, rank, bits, solver)
     else:
         y = pixels if pixels.ndim == 2 else pixels[..., 0]

@@ -155,6 +155,7 @@ def factorize(
     device: str | torch.device = "cpu",
     seed: int = 0,
     tol: float = 0.0,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Factorization:
     """Factor V ≈ W·H with W, H ≥ 0.
 
@@ -169,6 +170,7 @@ def factorize(
     seed : seeds the initializer; the updates themselves are deterministic.
     tol : stop once an iteration improves the relative error by less than ``tol`` times its
         previous value (for every plane of a batch); 0 runs all iterations.
+    progress : called as ``progress(done, total)`` after each iteration.
     """
     if algorithm not in SOLVERS:
         raise ValueError(f"algorithm must be one of {sorted(SOLVERS)}, got {algorithm!r}")
@@ -194,6 +196,8 @@ def factorize(
     for _ in range(iterations):
         W, H, err2 = step(Vb, W, H, norm2)
         errors.append(err2.clamp_min(0).sqrt() / norm)
+        if progress is not None:
+            progress(len(errors) - 1, iterations)
         if tol > 0 and bool(((errors[-2] - errors[-1]) < tol * errors[-2]).all()):
             break
     history = torch.stack(errors).cpu().numpy()

@@ -180,3 +180,9 @@ def test_cuda_matches_cpu(low_rank, algorithm):
 def test_auto_device_resolves_to_an_available_device():
     device = nmf.resolve_device("auto")
     assert device.type == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def test_progress_is_reported_each_iteration(low_rank):
+    calls: list[tuple[int, int]] = []
+    nmf.factorize(low_rank, 3, init="random", iterations=4, progress=lambda *a: calls.append(a))
+    assert calls == [(1, 4), (2, 4), (3, 4), (4, 4)]
