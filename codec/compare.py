@@ -31,6 +31,7 @@ from codec.report import (
     number,
     progress,
     table,
+    threads_option,
     write_csv,
 )
 
@@ -539,7 +540,7 @@ def markdown(
     show_default=True,
     help="Chroma downsampling factors of the baseline.",
 )
-@click.option("--threads", type=click.IntRange(1), help="torch CPU threads (default: torch's).")
+@threads_option
 @click.pass_context
 def compare_command(
     ctx: click.Context,
@@ -552,17 +553,13 @@ def compare_command(
     avif: tuple[int, ...],
     jxl: tuple[float, ...],
     subsample: tuple[int, ...],
-    threads: int | None,
+    threads: int | None,  # applied by the option itself
     **nmfz: Any,
 ) -> None:
     """Rate–distortion of nmfz (several ranks and bits) against JPEG, WebP, AVIF, JPEG XL,
     PNG and plain chroma subsampling, with BD-rates."""
     from codec.image_io import load
 
-    if threads:
-        import torch
-
-        torch.set_num_threads(threads)
     command, began = command_line(ctx), time.perf_counter()
     plan = settings(
         ranks=ranks,

@@ -28,6 +28,7 @@ from codec.report import (
     number,
     progress,
     table,
+    threads_option,
     write_csv,
 )
 
@@ -516,7 +517,7 @@ def write_csvs(out: Path, names: Sequence[str], runs: dict[str, list[Trace]]) ->
     help="Images in the sheet of initial reconstructions (Fig. 5.6).",
 )
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--threads", type=click.IntRange(1), help="torch CPU threads (default: torch's).")
+@threads_option
 @click.pass_context
 def bench_init_command(
     ctx: click.Context,
@@ -530,15 +531,12 @@ def bench_init_command(
     ssim_points: int,
     sheet: int,
     seed: int,
-    threads: int | None,
+    threads: int | None,  # applied by the option itself
 ) -> None:
     """Compare NMF initializations on the chroma of images (the thesis's §5.2)."""
-    import torch
 
     from codec.image_io import load
 
-    if threads:
-        torch.set_num_threads(threads)
     command, began = command_line(ctx), time.perf_counter()
     skipped = warm_up(inits or tuple(registry.INITIALIZERS), rank, seed)
     if inits and skipped:

@@ -170,6 +170,23 @@ def figure_data_uri(fig: Any) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+def _set_threads(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
+    if value:
+        import torch
+
+        torch.set_num_threads(value)
+    return value
+
+
+threads_option = click.option(
+    "--threads",
+    type=click.IntRange(1),
+    callback=_set_threads,
+    help="torch CPU threads [default: torch's]; 1 is fastest on a busy machine.",
+)
+"""``--threads N``: set torch's CPU threads as soon as the option is parsed."""
+
+
 def encode_options(*skip: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """A decorator adding the encoder's knobs, except those named in ``skip``, as click options
     (defaults as :func:`codec.encode`'s)."""
@@ -553,6 +570,7 @@ def _run_job(job: Job, options: dict[str, Any], scratch: Path) -> tuple[bytes, f
     help="Where the .nmfz files of PATHS are (default: beside each original).",
 )
 @encode_options()
+@threads_option
 @click.option(
     "--csv",
     "csv_path",
@@ -575,6 +593,7 @@ def report_command(
     csv_path: Path | None,
     as_json: bool,
     html_dir: Path | None,
+    threads: int | None,  # applied by the option itself
     **encode_kwargs: Any,
 ) -> None:
     """Quality and size of .nmfz files against their originals.

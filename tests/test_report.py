@@ -161,6 +161,7 @@ def test_compress_csv_html_and_table(tmp_path: Path):
     assert len(sources) == 2 + 4 * 2  # two plots, four pictures per image
     assert all(s.startswith("data:image/png;base64,") for s in sources)
     assert "--rank 3" in page  # the command that made it
+    assert "--threads" not in page  # unset options are left out
     assert not list(source.glob("*.nmfz"))  # compressed into a temporary folder
 
 
@@ -220,3 +221,13 @@ def test_command_line_spells_out_every_option():
 
     result = CliRunner().invoke(demo, ["x y.png", "--init", "a", "--init", "b"])
     assert result.output.strip() == "nmfz demo 'x y.png' --rank 20 --init a --init b"
+
+
+def test_threads_option_sets_torch_threads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    import torch
+
+    calls: list[int] = []
+    monkeypatch.setattr(torch, "set_num_threads", calls.append)
+    Image.fromarray(astronaut(16)).save(tmp_path / "a.png")
+    result = run(["--compress", str(tmp_path), "--threads", "1", "--iterations", "1"])
+    assert result.exit_code == 0 and calls == [1]
