@@ -30,6 +30,7 @@ from codec.report import (
     failure_message,
     number,
     progress,
+    reason,
     table,
     threads_option,
     write_csv,
@@ -265,6 +266,8 @@ def settings(
 
 @dataclass(frozen=True)
 class Point:
+    """One image at one setting."""
+
     image: str
     family: str
     knob: str
@@ -328,8 +331,8 @@ def curves(points: Sequence[Point], plan: Sequence[Setting]) -> list[CurvePoint]
                 f: float(np.mean([getattr(p, f) for p in mine]))
                 for f in ("bpp", "psnr", "ssim", "encode_s")
             }
-            chroma = [p.chroma_bpp for p in mine]
-            mean_chroma = None if None in chroma else float(np.mean(chroma))
+            chroma = [p.chroma_bpp for p in mine if p.chroma_bpp is not None]
+            mean_chroma = float(np.mean(chroma)) if len(chroma) == len(mine) else None
             out.append(
                 CurvePoint(s.family, s.knob, lossless=s.lossless, chroma_bpp=mean_chroma, **means)
             )
@@ -439,18 +442,22 @@ def markdown(
     wall_s: float,
     options: dict[str, Any],
 ) -> str:
+    import imagecodecs
     import PIL
 
     from codec import __version__
 
+    missing = [name for name, there in available_families().items() if not there]
     return "\n".join(
         [
             "# nmfz compare",
             "",
             f"Command: `{command}`",
             "",
-            f"nmfz {__version__}, Pillow {PIL.__version__}; {len(names)} images; wall time "
-            f"{wall_s:.0f} s. nmfz options: " + ", ".join(f"{k}={v}" for k, v in options.items()),
+            f"nmfz {__version__}, Pillow {PIL.__version__}, imagecodecs {imagecodecs.__version__}; "
+            f"{len(names)} images; wall time {wall_s:.0f} s. nmfz options: "
+            + ", ".join(f"{k}={v}" for k, v in options.items())
+            + (f". Not installed here, so left out: {', '.join(missing)}" if missing else ""),
             "",
             "Means over the images of each setting (bpp of the whole file; RGB PSNR, SSIM).",
             "subsample = lossless Y' (JPEG-LS) + Cb, Cr box-downsampled ×f per axis, rounded to "
@@ -589,10 +596,7 @@ def compare_command(
                 points.append(measure(path.name, pixels, setting))
             except Exception as error:  # each codec library raises its own classes
                 failures.append(
-                    Failure(
-                        f"{path.name} {setting.family} {setting.knob}",
-                        f"{type(error).__name__}: {error}",
-                    )
+                    Failure(f"{path.name} {setting.family} {setting.knob}", reason(error))
                 )
     if not points:
         raise click.ClickException(failure_message(failures, len(images)))

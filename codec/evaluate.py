@@ -13,10 +13,13 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import numpy as np
+
+if TYPE_CHECKING:
+    import torch
 
 from codec import registry
 from codec.report import (
@@ -27,6 +30,7 @@ from codec.report import (
     failure_message,
     number,
     progress,
+    reason,
     table,
     threads_option,
     write_csv,
@@ -43,7 +47,7 @@ def ssim_schedule(iterations: int, points: int) -> np.ndarray:
     """About ``points`` iterations, log-spaced, always 0 and the last (all when points > T)."""
     if points > iterations:
         return np.arange(iterations + 1)
-    spaced = np.rint(np.geomspace(1, iterations, max(points - 1, 1))) if iterations else []
+    spaced = np.rint(np.geomspace(1, iterations, points - 1))
     return np.unique(np.concatenate([[0, iterations], spaced])).astype(int)
 
 
@@ -72,19 +76,19 @@ class Reconstruction:
         self.V = torch.from_numpy(np.stack([cb, cr]) / np.float32(255))
         self.target = torch.from_numpy(rgb.astype(np.float32)).permute(2, 0, 1)
         self.chroma_to_rgb = torch.from_numpy(INVERSE[:, 1:].astype(np.float32))  # (3, 2)
-        self.offset = np.float32(OFFSET)
+        self.offset = float(OFFSET)
 
-    def rgb(self, WH: Any) -> Any:
+    def rgb(self, WH: torch.Tensor) -> torch.Tensor:
         """(3, n, m) float tensor of whole numbers in [0, 255] from W·H of shape (2, n, m).
 
         Y' enters with weight 1 (the first column of the BT.601 inverse)."""
         import torch
 
-        chroma = WH * np.float32(255) - self.offset
+        chroma = WH * 255.0 - self.offset  # Python scalars keep the tensor's float32
         rgb = self.y + torch.einsum("kc,cnm->knm", self.chroma_to_rgb, chroma)
         return rgb.round_().clamp_(0, 255)
 
-    def mse(self, rgb: Any) -> float:
+    def mse(self, rgb: torch.Tensor) -> float:
         return float(((rgb - self.target) ** 2).sum()) / rgb.numel()
 
 
@@ -150,6 +154,20 @@ def run_init(
     return Trace(init, init_s, mse, ssims, errors), first
 
 
+def bench_image(
+    path: Path, inits: Sequence[str], *, rank: int, **solver: Any
+) -> tuple[Reconstruction, dict[str, tuple[Trace, np.ndarray]]]:
+    """Every init's :func:`run_init` on one image file (rank capped at its smaller side)."""
+    from codec.image_io import load
+
+    pixels, _ = load(path)
+    if pixels.ndim != 3 or pixels.shape[2] < 3:
+        raise ValueError("no colour, so no chroma to factor")
+    image = Reconstruction(np.ascontiguousarray(pixels[..., :3]))
+    used = min(rank, *pixels.shape[:2])
+    return image, {init: run_init(image, init, rank=used, **solver) for init in inits}
+
+
 def warm_up(inits: Sequence[str], rank: int, seed: int) -> list[Failure]:
     """Run each init once on a small matrix, so that no timing includes first-call costs;
     the inits that fail (a plug-in without its weights, say) with their reasons."""
@@ -162,7 +180,7 @@ def warm_up(inits: Sequence[str], rank: int, seed: int) -> list[Failure]:
         try:
             initialize(V, rank, init, seed=seed)
         except Exception as error:  # a plug-in init may fail in its own way
-            failures.append(Failure(f"init {init}", f"{type(error).__name__}: {error}"))
+            failures.append(Failure(f"init {init}", reason(error)))
     return failures
 
 
@@ -189,7 +207,8 @@ def first_reaching(curve: np.ndarray, target: float, higher: bool) -> int | None
 
 
 def reach_stats(counts: Sequence[int | None]) -> str:
-    """ "mean (reached/total)" of iteration counts, None meaning never reached."""
+    """The mean of iteration counts and how many reached, "mean (reached/total)"; None in
+    ``counts`` means never reached."""
     reached = [c for c in counts if c is not None]
     mean = number(float(np.mean(reached)), 1) if reached else "—"
     return f"{mean} ({len(reached)}/{len(counts)})"
@@ -312,14 +331,15 @@ def summary_table(runs: dict[str, list[Trace]]) -> str:
 
 def versus_rows(runs: dict[str, list[Trace]], ours: str) -> list[dict[str, Any]]:
     """Table 5.2 rows: ``ours`` against every other init, per metric, as shares in [0, 1]."""
+    final = {metric: finals(runs, metric) for metric in HIGHER_IS_BETTER}
     rows = []
     for other in runs:
         if other == ours:
             continue
         row: dict[str, Any] = {"init": ours, "versus": other}
         for metric, higher in HIGHER_IS_BETTER.items():
-            final = finals(runs, metric)
-            strict, within = better_shares(final[ours], final[other], higher)
+            values = final[metric]
+            strict, within = better_shares(values[ours], values[other], higher)
             row[f"{metric}_strictly_better"], row[f"{metric}_within"] = strict, within
         rows.append(row)
     return rows
@@ -534,9 +554,6 @@ def bench_init_command(
     threads: int | None,  # applied by the option itself
 ) -> None:
     """Compare NMF initializations on the chroma of images (the thesis's §5.2)."""
-
-    from codec.image_io import load
-
     command, began = command_line(ctx), time.perf_counter()
     skipped = warm_up(inits or tuple(registry.INITIALIZERS), rank, seed)
     if inits and skipped:
@@ -547,31 +564,16 @@ def bench_init_command(
     if versus not in inits:
         raise click.UsageError(f"--versus {versus} is not among the inits {list(inits)}")
     schedule = ssim_schedule(iterations, ssim_points)
+    solver = {"iterations": iterations, "schedule": schedule, "algorithm": algorithm, "seed": seed}
     names: list[str] = []
     runs: dict[str, list[Trace]] = {init: [] for init in inits}
     sheet_rows: list[SheetRow] = []
     failures: list[Failure] = []
     for path in progress(collect_images(paths), "bench-init"):
         try:
-            pixels, _ = load(path)
-            if pixels.ndim != 3 or pixels.shape[2] < 3:
-                raise ValueError("no colour, so no chroma to factor")
-            image = Reconstruction(np.ascontiguousarray(pixels[..., :3]))
-            used = min(rank, *pixels.shape[:2])
-            results = {
-                init: run_init(
-                    image,
-                    init,
-                    rank=used,
-                    iterations=iterations,
-                    schedule=schedule,
-                    algorithm=algorithm,
-                    seed=seed,
-                )
-                for init in inits
-            }
-        except Exception as error:  # an init (e.g. a plug-in's) may fail in its own way
-            failures.append(Failure(path.name, f"{type(error).__name__}: {error}"))
+            image, results = bench_image(path, inits, rank=rank, **solver)
+        except Exception as error:  # one bad image (or init) never stops the run
+            failures.append(Failure(path.name, reason(error)))
             continue
         names.append(path.name)
         for init, (trace, _) in results.items():

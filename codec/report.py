@@ -65,6 +65,12 @@ class Failure:
     reason: str
 
 
+def reason(error: Exception) -> str:
+    """Why an input failed: the message of our own ValueErrors (FormatError included), the
+    class and message of anything else (a plug-in initializer's, a codec library's)."""
+    return str(error) if isinstance(error, ValueError) else f"{type(error).__name__}: {error}"
+
+
 def failure_message(failures: Sequence[Failure], total: int) -> str:
     """One line naming every failed input and its reason."""
     listed = "; ".join(f"{f.name}: {f.reason}" for f in failures)
@@ -105,10 +111,9 @@ def command_line(ctx: click.Context) -> str:
         if isinstance(param, click.Argument):
             parts += [str(v) for v in value] if isinstance(value, tuple) else [str(value)]
         elif isinstance(param, click.Option) and param.is_flag:
-            chosen = name if value else (param.secondary_opts or [None])[0]
-            parts += [chosen] if chosen else []
+            parts.append(name if value else next(iter(param.secondary_opts), ""))
         elif isinstance(param, click.Option) and param.multiple:
-            for item in value:
+            for item in value or ():
                 parts += [name, str(item)]
         elif value is not None:
             parts += [name, _render_value(value)]
@@ -615,8 +620,8 @@ def report_command(
             try:
                 data, encode_s = _run_job(job, encode_kwargs, Path(scratch))
                 result, a, b = measure(job.original.name, job.original, data, encode_s)
-            except ValueError as error:  # codec.FormatError is a ValueError too
-                failures.append(Failure(job.original.name, str(error)))
+            except Exception as error:  # one bad image never stops the report
+                failures.append(Failure(job.original.name, reason(error)))
                 continue
             measurements.append(result)
             if html_dir is not None:

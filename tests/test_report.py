@@ -231,3 +231,16 @@ def test_threads_option_sets_torch_threads(tmp_path: Path, monkeypatch: pytest.M
     Image.fromarray(astronaut(16)).save(tmp_path / "a.png")
     result = run(["--compress", str(tmp_path), "--threads", "1", "--iterations", "1"])
     assert result.exit_code == 0 and calls == [1]
+
+
+def test_an_encoder_crash_is_listed_not_raised(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    import codec
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("plug-in exploded")
+
+    monkeypatch.setattr(codec, "encode", boom)
+    Image.fromarray(astronaut(16)).save(tmp_path / "a.png")
+    result = CliRunner().invoke(report_command, ["--compress", str(tmp_path)])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert "a.png: RuntimeError: plug-in exploded" in result.stderr
