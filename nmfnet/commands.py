@@ -101,7 +101,8 @@ def _train_settings(config: Path | None, options: dict[str, Any]) -> dict[str, A
 @_stats
 @click.option("--loss", type=click.Choice(["mae", "mse"]))
 @click.option(
-    "--objective", type=click.Choice(["factors", "reconstruction", "unrolled", "projected"])
+    "--objective",
+    type=click.Choice(["factors", "reconstruction", "unrolled", "projected", "clustered"]),
 )
 @click.option("--data", type=click.Choice(["synthetic", "real", "mixed"]))
 @click.option("--window", type=click.IntRange(1))

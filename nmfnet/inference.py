@@ -5,9 +5,9 @@ one row of W per row of V at full resolution; HNet likewise reads V's columns re
 ``rows``. (The alternative, resampling the whole plane to rows × cols and interpolating W's
 rows and H's columns back, is kept as ``resampling="plane"`` for the benchmark.) Ranks below
 the model's keep its strongest components (by ‖W_k‖·‖H_k‖); the predicted factors are
-floored away from 0; weights trained with the ``projected`` objective replace HNet's H by the
-least-squares fit to W (one product); then ``refine.steps`` MU steps on the full plane. The
-result is deterministic: the generator is not used.
+turned into starting factors as the weights were trained for (:mod:`nmfnet.refine`: the
+network's own, projected or clustered), then given ``refine.steps`` MU steps on the full
+plane. The result is deterministic: the generator is not used.
 """
 
 from __future__ import annotations
@@ -20,17 +20,17 @@ import torch
 from torch.nn import functional as F
 
 from nmfnet.model import NetConfig, NMFNet
-from nmfnet.refine import floored, mu_steps, projected_h
+from nmfnet.refine import refined
 
 WEIGHTS = Path(__file__).with_name("weights") / "nmfnet-r20.pt"
 
 
 @dataclass(frozen=True)
 class Refine:
-    """What inference does after the network: H by projection or not, then MU steps."""
+    """After the network: a start (one of :data:`nmfnet.refine.STARTS`), then MU steps."""
 
     steps: int = 0
-    project: bool = False
+    start: str = "net"
 
 
 @functools.cache
@@ -43,10 +43,12 @@ def load(path: Path = WEIGHTS, device: str = "cpu") -> tuple[NMFNet, Refine]:
 
 
 def resample_rows(V: torch.Tensor, length: int) -> torch.Tensor:
-    """(B, n, m) → (B, n, length): each row resampled (box average shrinking, linear growing)."""
+    """(B, n, m) → (B, n, length): each row resampled linearly, or box-averaged when it
+    shrinks more than 4× (linear is 8× faster at 768 → 308; box averaging keeps a
+    tens-of-megapixels row from being point-sampled)."""
     if V.shape[-1] == length:
         return V
-    mode = "area" if V.shape[-1] > length else "linear"
+    mode = "area" if V.shape[-1] > 4 * length else "linear"
     return F.interpolate(V, size=length, mode=mode)
 
 
@@ -90,10 +92,8 @@ def factors(
         )
     with torch.no_grad():
         X = V.float()
-        W, H = floored(*strongest(*predict(model, X, resampling), rank))
-        if refine.project:
-            H = projected_h(X, W)
-        W, H = mu_steps(X, W, H, refine.steps)
+        W, H = strongest(*predict(model, X, resampling), rank)
+        W, H = refined(X, W, H, refine.start, refine.steps)
     return W.to(V.dtype), H.to(V.dtype)
 
 

@@ -2,9 +2,12 @@
 fixed batch after each epoch, a checkpoint, a log and a reference reconstruction per epoch.
 
 Objectives: ``factors`` (the thesis: MAE/MSE of the predicted W and H against the synthetic
-ground truth), ``reconstruction`` (of W·H against V) and ``unrolled`` (of W·H after a few
-differentiable MU steps — what the codec sees after its refine). Data: ``synthetic`` (the
-statistical factor model), ``real`` (views of chroma planes) or ``mixed`` (half each).
+ground truth), ``reconstruction`` (of W·H against V), and three *unrolled* ones — of W·H
+after the inference refine (:mod:`nmfnet.refine`) and ``unroll`` differentiable MU steps,
+i.e. what the codec starts from: ``unrolled`` (the network's factors), ``projected`` (H
+fitted to W) and ``clustered`` (W as cluster means from soft assignments, H fitted).
+Data: ``synthetic`` (the statistical factor model), ``real`` (views of chroma planes) or
+``mixed`` (half each).
 """
 
 from __future__ import annotations
@@ -21,11 +24,13 @@ from torch import nn
 
 from nmfnet.data import ChromaViews
 from nmfnet.model import NetConfig, NMFNet
-from nmfnet.refine import floored, mu_steps, projected_h
+from nmfnet.refine import mu_steps, starting_factors
 from nmfnet.stats import FactorStats, synthetic_factors
 
 LOSSES = ("mae", "mse")
-OBJECTIVES = ("factors", "reconstruction", "unrolled", "projected")
+OBJECTIVES = ("factors", "reconstruction", "unrolled", "projected", "clustered")
+START_OF = {"unrolled": "net", "projected": "projected", "clustered": "clustered"}
+"""The refine start (:mod:`nmfnet.refine`) each unrolled objective trains for."""
 DATA = ("synthetic", "real", "mixed")
 
 
@@ -114,14 +119,11 @@ def _criterion(name: str) -> nn.Module:
 def reconstruct(
     config: TrainConfig, V: torch.Tensor, W: torch.Tensor, H: torch.Tensor
 ) -> torch.Tensor:
-    """W·H as the objective sees it: after ``unroll`` MU steps for ``unrolled``; for
-    ``projected``, H is replaced by the least-squares fit to W before the MU steps."""
-    if config.objective in ("factors", "reconstruction"):
+    """W·H as the objective sees it: for the unrolled objectives, after the refine start
+    and ``unroll`` MU steps."""
+    if config.objective not in START_OF:
         return W @ H
-    W, H = floored(W, H)
-    if config.objective == "projected":
-        H = projected_h(V, W)
-    W, H = mu_steps(V, W, H, config.unroll)
+    W, H = mu_steps(V, *starting_factors(V, W, H, START_OF[config.objective]), config.unroll)
     return W @ H
 
 
@@ -132,15 +134,15 @@ def objective(
     W_true: torch.Tensor | None,
     H_true: torch.Tensor | None,
 ) -> torch.Tensor:
-    """The training loss; ``projected`` averages both sides (W → H and, transposed, H → W)
-    so that WNet and HNet each learn to span the plane."""
+    """The training loss; the symmetric starts average both sides (see :mod:`nmfnet.refine`)
+    so that WNet and HNet are both trained."""
     criterion = _criterion(config.loss)
     W, H = model(V)
     if config.objective == "factors":
         assert W_true is not None and H_true is not None
         return criterion(W, W_true) + criterion(H, H_true)
     loss = criterion(reconstruct(config, V, W, H), V)
-    if config.objective == "projected":
+    if START_OF.get(config.objective, "net") != "net":
         loss = (loss + criterion(reconstruct(config, V.mT, H.mT, W.mT), V.mT)) / 2
     return loss
 
@@ -276,7 +278,7 @@ def export_weights(checkpoint: Path, path: Path, refine_steps: int) -> None:
     """Ship a checkpoint's model: its NetConfig, weights and the inference refine."""
     state = torch.load(checkpoint, weights_only=True)
     config = TrainConfig.from_dict(state["config"])
-    refine = {"steps": refine_steps, "project": config.objective == "projected"}
+    refine = {"steps": refine_steps, "start": START_OF.get(config.objective, "net")}
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"config": config.net.to_dict(), "model": state["model"], "refine": refine}, path)
 

@@ -5,7 +5,15 @@ import torch
 from nmfnet import inference
 from nmfnet.data import ChromaViews
 from nmfnet.stats import fit_stats
-from nmfnet.train import Batches, TrainConfig, best_checkpoint, export_weights, read_log, train
+from nmfnet.train import (
+    START_OF,
+    Batches,
+    TrainConfig,
+    best_checkpoint,
+    export_weights,
+    read_log,
+    train,
+)
 
 Z = np.linspace(0, 1, 50)
 STATS = fit_stats(np.stack([0.15 + 0.05 * Z, 0.1 + 0.02 * Z, 0.12 - 0.02 * Z, 0.06 + 0.01 * Z], 1))
@@ -41,14 +49,14 @@ def test_resume_continues_as_an_uninterrupted_run(tmp_path):
     assert [r["train_loss"] for r in resumed] == pytest.approx([r["train_loss"] for r in whole])
 
 
-@pytest.mark.parametrize("objective", ["reconstruction", "unrolled", "projected"])
+@pytest.mark.parametrize("objective", ["reconstruction", "unrolled", "projected", "clustered"])
 def test_real_chroma_objectives_run_and_export(tmp_path, objective):
     config = TrainConfig(epochs=1, objective=objective, data="mixed", unroll=2, **TINY)
     views = _views()
     train(config, tmp_path, Batches(config, STATS, views, views))
     export_weights(best_checkpoint(tmp_path), tmp_path / "w.pt", refine_steps=2)
     model, refine = inference.load(tmp_path / "w.pt")
-    assert refine.steps == 2 and refine.project == (objective == "projected")
+    assert refine.steps == 2 and refine.start == START_OF.get(objective, "net")
     W, H = inference.factors(torch.rand(1, 30, 40), 20, model, refine)
     assert W.shape == (1, 30, 20) and H.shape == (1, 20, 40) and (W >= 0).all() and (H >= 0).all()
 
