@@ -38,7 +38,10 @@ def planes_of(folder: Path, held_out: bool) -> list[tuple[str, torch.Tensor]]:
     for path in paths:
         with Image.open(path) as image:
             _, cb, cr = rgb_to_ycbcr(np.asarray(image.convert("RGB")))
-        out += [(f"{path.stem}:cb", torch.from_numpy(cb) / 255), (f"{path.stem}:cr", torch.from_numpy(cr) / 255)]
+        out += [
+            (f"{path.stem}:cb", torch.from_numpy(cb) / 255),
+            (f"{path.stem}:cr", torch.from_numpy(cr) / 255),
+        ]
     return out
 
 
@@ -67,11 +70,15 @@ def variant_init(spec: str):
     return f"nmfnet[{Path(path).stem}:{refine.steps}:{resampling}]", init
 
 
-def evaluate(planes, inits, rank: int, iterations: int, repeats: int) -> dict[str, dict[str, list[float]]]:
-    results: dict[str, dict[str, list[float]]] = {name: {"it0": [], "end": [], "ms": []} for name in inits}
+def evaluate(
+    planes, inits, rank: int, iterations: int, repeats: int
+) -> dict[str, dict[str, list[float]]]:
+    results: dict[str, dict[str, list[float]]] = {
+        name: {"it0": [], "end": [], "ms": []} for name in inits
+    }
     for _, V in planes:
         for name, init in inits.items():
-            (W, H), ms = timed(lambda init=init: init(V, rank), repeats)
+            (W, H), ms = timed(lambda init=init, V=V: init(V, rank), repeats)
             errors = factorize(V, rank, init=(W, H), iterations=iterations, algorithm="mu").errors
             for key, value in (("it0", errors[0]), ("end", errors[-1]), ("ms", ms)):
                 results[name][key].append(float(value))
@@ -81,16 +88,21 @@ def evaluate(planes, inits, rank: int, iterations: int, repeats: int) -> dict[st
 def summary(results, baselines: list[str]) -> list[str]:
     lines = ["| init | error it 0 | error end | init ms (median) |", "| --- | --- | --- | --- |"]
     for name, r in results.items():
-        lines.append(f"| {name} | {np.mean(r['it0']):.4f} | {np.mean(r['end']):.4f} | {np.median(r['ms']):.1f} |")
-    lines += ["", "| NMFNet variant | vs | strictly better it 0 | strictly better end | end ≤ | it-0 ratio |",
-              "| --- | --- | --- | --- | --- | --- |"]
+        it0, end, ms = np.mean(r["it0"]), np.mean(r["end"]), np.median(r["ms"])
+        lines.append(f"| {name} | {it0:.4f} | {end:.4f} | {ms:.1f} |")
+    lines += [
+        "",
+        "| NMFNet variant | vs | strictly better it 0 | strictly better end | end ≤ | it-0 ratio |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
     for name in (n for n in results if n.startswith("nmfnet")):
         ours = {k: np.array(v) for k, v in results[name].items()}
         for base in baselines:
             theirs = {k: np.array(v) for k, v in results[base].items()}
             lines.append(
                 f"| {name} | {base} | {np.mean(ours['it0'] < theirs['it0']):.0%} | "
-                f"{np.mean(ours['end'] < theirs['end']):.0%} | {np.mean(ours['end'] <= theirs['end']):.0%} | "
+                f"{np.mean(ours['end'] < theirs['end']):.0%} | "
+                f"{np.mean(ours['end'] <= theirs['end']):.0%} | "
                 f"{np.mean(ours['it0']) / np.mean(theirs['it0']):.3f} |"
             )
     return lines
@@ -101,7 +113,9 @@ def main() -> None:
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--held-out", action="store_true", help="only the held-out split (train/)")
     parser.add_argument("--baselines", default="random,nndsvd,kmeans")
-    parser.add_argument("--nmfnet", action="append", default=None, help="weights[:steps[:resampling]]")
+    parser.add_argument(
+        "--nmfnet", action="append", default=None, help="weights[:steps[:resampling]]"
+    )
     parser.add_argument("--rank", type=int, default=20)
     parser.add_argument("--iterations", type=int, default=150)
     parser.add_argument("--repeats", type=int, default=3)
@@ -114,12 +128,15 @@ def main() -> None:
     inits.update(variant_init(spec) for spec in args.nmfnet or [str(inference.WEIGHTS)])
     results = evaluate(planes, inits, args.rank, args.iterations, args.repeats)
     table = summary(results, baselines)
-    print(f"{len(planes)} planes, r={args.rank}, MU {args.iterations}, torch threads {torch.get_num_threads()}")
+    threads = torch.get_num_threads()
+    print(f"{len(planes)} planes, r={args.rank}, MU {args.iterations}, torch threads {threads}")
     print("\n".join(table))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         planes_meta = [{"name": n, "shape": list(V.shape)} for n, V in planes]
-        args.out.write_text(json.dumps({"planes": planes_meta, "results": results, "table": table}, indent=1))
+        args.out.write_text(
+            json.dumps({"planes": planes_meta, "results": results, "table": table}, indent=1)
+        )
 
 
 if __name__ == "__main__":

@@ -153,11 +153,12 @@ def train_command(
     try:
         settings = TrainConfig.from_dict(_train_settings(config, options))
         stats = FactorStats.load(stats_path or DEFAULT_PATH) if settings.data != "real" else None
-        views = (None, None)
+        train_views = val_views = None
         if settings.data != "synthetic":
             train_paths, val_paths = split_paths(image_paths(images))
-            views = tuple(ChromaViews.from_paths(p, 204, 308) for p in (train_paths, val_paths))
-        batches = Batches(settings, stats, *views)
+            train_views = ChromaViews.from_paths(train_paths, 204, 308)
+            val_views = ChromaViews.from_paths(val_paths, 204, 308)
+        batches = Batches(settings, stats, train_views, val_views)
         records = train(
             settings, out, batches, device=str(resolve_device(device)), progress=_progress()
         )

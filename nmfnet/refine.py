@@ -28,7 +28,7 @@ FLOOR = 1e-3
 """Factors are floored here: an exact zero could never move under MU."""
 STARTS = ("net", "projected", "clustered")
 H_STEPS = 30
-LLOYD_STEPS = 2
+LLOYD_STEPS = 4
 PRIOR = 2.0
 """Logit of a column's own block in the prior."""
 TEMPERATURE = 0.1
@@ -67,8 +67,9 @@ def block_prior(rank: int, m: int, like: torch.Tensor) -> torch.Tensor:
 def soft_assignments(scores: torch.Tensor) -> torch.Tensor:
     """(B, r, m) network scores plus the block prior → column-stochastic weights over the r
     components. The scores act as a learned residual on the prior: at 0, the prior alone."""
-    logits = scores + PRIOR * block_prior(*scores.shape[-2:], scores)
-    return torch.softmax(logits, dim=-2)
+    rank, m = scores.shape[-2:]
+    logits = scores + PRIOR * block_prior(rank, m, scores)
+    return torch.softmax(logits, dim=-2).clamp_min(1e-12)
 
 
 def lloyd_step(V: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
@@ -77,7 +78,8 @@ def lloyd_step(V: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
     C = cluster_means(V, weights).mT  # (B, r, n)
     d2 = ((V * V).sum(-2)[..., None, :] - 2 * C @ V + (C * C).sum(-1)[..., None]).clamp_min(0)
     scale = TEMPERATURE * d2.min(-2, keepdim=True).values.mean(-1, keepdim=True)
-    return torch.softmax(-d2 / scale.clamp_min(EPS), dim=-2)
+    # Clamped: far-off columns would get subnormal weights, which slow a CPU matmul 20x.
+    return torch.softmax(-d2 / scale.clamp_min(EPS), dim=-2).clamp_min(1e-12)
 
 
 def cluster_means(V: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:

@@ -80,6 +80,15 @@ class TrainConfig:
         return cls(**values)
 
 
+Batch = tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]
+"""(V, W_true, H_true); the true factors only for synthetic data."""
+
+
+def _on(device: str, batch: Batch) -> Batch:
+    V, W, H = batch
+    return V.to(device), None if W is None else W.to(device), None if H is None else H.to(device)
+
+
 class Batches:
     """Random training batches and one fixed validation batch for a :class:`TrainConfig`."""
 
@@ -97,7 +106,7 @@ class Batches:
         self.config, self.stats = config, stats
         self.train_views, self.val_views = train_views, val_views
 
-    def sample(self, batch: int, generator: torch.Generator, validation: bool = False):
+    def sample(self, batch: int, generator: torch.Generator, validation: bool = False) -> Batch:
         """(V, W_true, H_true); the true factors are None unless the data is synthetic."""
         net, data = self.config.net, self.config.data
         if data == "synthetic":
@@ -199,12 +208,8 @@ def train(
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         records = state["records"]
-    V_val, W_val, H_val = (
-        t if t is None else t.to(device)
-        for t in batches.sample(
-            config.val_batch, torch.Generator().manual_seed(config.seed + 10**6), True
-        )
-    )
+    validation_generator = torch.Generator().manual_seed(config.seed + 10**6)
+    V_val, W_val, H_val = _on(device, batches.sample(config.val_batch, validation_generator, True))
     bar = tqdm(
         total=config.epochs * config.steps,
         initial=len(records) * config.steps,
@@ -218,9 +223,7 @@ def train(
         model.train()
         losses = []
         for _ in range(config.steps):
-            V, W_true, H_true = (
-                t if t is None else t.to(device) for t in batches.sample(config.batch, generator)
-            )
+            V, W_true, H_true = _on(device, batches.sample(config.batch, generator))
             loss = objective(config, model, V, W_true, H_true)
             optimizer.zero_grad()
             loss.backward()
