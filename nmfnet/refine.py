@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import torch
 
-EPS = torch.finfo(torch.float32).eps
+from codec.nmf import EPS
+
 FLOOR = 1e-3
 """Factors are floored here: an exact zero could never move under MU."""
 STARTS = ("net", "projected", "clustered")
