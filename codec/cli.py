@@ -19,10 +19,9 @@ from typing import Any
 
 import click
 
-from codec import __version__, batch, image_io, planes, registry
-from codec.chroma import Algorithm
+from codec import __version__, batch, image_io
 from codec.container import MAX_PIXELS
-from codec.encoder import DEFAULT_INIT
+from codec.options import encode_options
 
 # OpenMP threads that spin while waiting make torch 5-20x slower whenever another process
 # competes for the cores (measured: 9.0 s vs 1.9 s per image on a loaded 2-core machine);
@@ -221,72 +220,7 @@ def cli() -> None:
 
 @cli.command()
 @_batch_options
-@click.option(
-    "-r",
-    "--rank",
-    type=click.IntRange(1, 4096),
-    default=20,
-    show_default=True,
-    help="NMF rank per chroma plane (capped at the image's smaller side).",
-)
-@click.option(
-    "-n",
-    "--iterations",
-    type=click.IntRange(0, 65535),
-    default=150,
-    show_default=True,
-    help="Refinement iterations.",
-)
-@click.option(
-    "--init",
-    type=click.Choice(sorted(registry.INITIALIZERS)),
-    default=DEFAULT_INIT,
-    show_default=True,
-    help="Initializer of the factorization.",
-)
-@click.option(
-    "--algorithm",
-    type=click.Choice([a.solver for a in Algorithm]),
-    default="mu",
-    show_default=True,
-    help="mu: Lee–Seung (Euclidean); mu-kl: KL divergence; hals.",
-)
-@click.option(
-    "--device",
-    type=click.Choice(["auto", "cpu", "cuda"]),
-    default="auto",
-    show_default=True,
-    help="Where to factorize; auto picks CUDA when present.",
-)
-@click.option(
-    "--seed",
-    type=click.IntRange(0),
-    default=0,
-    show_default=True,
-    help="Seed of the random initializers; a given seed always gives the same file.",
-)
-@click.option(
-    "--tol",
-    type=click.FloatRange(0),
-    default=0.0,
-    show_default=True,
-    help="Stop early once an iteration improves the error by less than this fraction.",
-)
-@click.option(
-    "--luma",
-    type=click.Choice(sorted([*planes.CODERS, planes.AUTO])),
-    default=planes.AUTO,
-    show_default=True,
-    help="Lossless coder for luma and alpha; auto: JPEG-LS, or PNG when smaller for planes "
-    "of at most 16 levels.",
-)
-@click.option(
-    "--bits",
-    type=click.IntRange(1, 16),
-    default=8,
-    show_default=True,
-    help="Quantization bits per factor entry.",
-)
+@encode_options()
 @click.option("--verify", is_flag=True, help="Decode each result and report PSNR and SSIM.")
 def compress(
     inputs: tuple[Path, ...],

@@ -22,11 +22,11 @@ from typing import Any
 import click
 import numpy as np
 
+from codec.options import encode_options
 from codec.report import (
     Failure,
     collect_images,
     command_line,
-    encode_options,
     failure_message,
     number,
     progress,

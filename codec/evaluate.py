@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     import torch
 
 from codec import registry
+from codec.options import SOLVER_NAMES
 from codec.report import (
-    SOLVER_NAMES,
     Failure,
     collect_images,
     command_line,

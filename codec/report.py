@@ -18,7 +18,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 import click
 import numpy as np
 
-from codec.chroma import Algorithm
+from codec.options import encode_options
 
 T = TypeVar("T")
 
@@ -50,7 +50,6 @@ JSON_KEYS = (
     "decode_s",
 )
 """The keys of each ``images`` entry of ``nmfz report --json``, exactly (scripts rely on them)."""
-SOLVER_NAMES = sorted(a.solver for a in Algorithm)
 """``codec.nmf.SOLVERS``' names, known without importing torch."""
 
 
@@ -190,47 +189,6 @@ threads_option = click.option(
     help="torch CPU threads [default: torch's]; 1 is fastest on a busy machine.",
 )
 """``--threads N``: set torch's CPU threads as soon as the option is parsed."""
-
-
-def encode_options(*skip: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """A decorator adding the encoder's knobs, except those named in ``skip``, as click options
-    (defaults as :func:`codec.encode`'s)."""
-    from codec import planes, registry
-    from codec.encoder import DEFAULT_INIT
-
-    options = {
-        "rank": click.option(
-            "-r", "--rank", type=click.IntRange(1, 4096), default=20, show_default=True
-        ),
-        "iterations": click.option(
-            "--iterations", type=click.IntRange(0, 65535), default=150, show_default=True
-        ),
-        "init": click.option(
-            "--init",
-            type=click.Choice(sorted(registry.INITIALIZERS)),
-            default=DEFAULT_INIT,
-            show_default=True,
-        ),
-        "algorithm": click.option(
-            "--algorithm", type=click.Choice(SOLVER_NAMES), default="mu", show_default=True
-        ),
-        "device": click.option(
-            "--device", default="auto", show_default=True, help="cpu, cuda or auto"
-        ),
-        "seed": click.option("--seed", type=int, default=0, show_default=True),
-        "tol": click.option("--tol", type=click.FloatRange(0), default=0.0, show_default=True),
-        "luma": click.option(
-            "--luma", type=click.Choice(sorted(planes.CODERS)), default="jpegls", show_default=True
-        ),
-        "bits": click.option("--bits", type=click.IntRange(1, 16), default=8, show_default=True),
-    }
-
-    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
-        for name, option in reversed(options.items()):
-            command = command if name in skip else option(command)
-        return command
-
-    return decorate
 
 
 # ---------------------------------------------------------------- measuring one image
