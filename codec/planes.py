@@ -41,6 +41,43 @@ def _jpegls_dims(data: bytes) -> tuple[int, int] | None:
     return height, width
 
 
+_JXL_CONTAINER = b"\x00\x00\x00\x0cJXL \r\n\x87\n"
+_JXL_RATIOS = {1: (1, 1), 2: (12, 10), 3: (4, 3), 4: (3, 2), 5: (16, 9), 6: (5, 4), 7: (2, 1)}
+
+
+def _jpegxl_dims(data: bytes) -> tuple[int, int]:
+    """(height, width) from a JPEG XL codestream's SizeHeader (ISO/IEC 18181-1, A.2), bare or
+    inside the box container. Bits are read least significant first, after 0xFF 0x0A.
+    """
+    start = 0
+    if data.startswith(_JXL_CONTAINER):  # ISO BMFF boxes: the codestream is in jxlc or jxlp
+        boxes = [(data.find(b"jxlc"), 4), (data.find(b"jxlp"), 8)]  # jxlp has a u32 index
+        start = min((at + skip for at, skip in boxes if at >= 0), default=-1)
+    if start < 0 or data[start : start + 2] != b"\xff\x0a":
+        raise FormatError("JPEGXL plane has no codestream size header")
+    bits = int.from_bytes(data[start + 2 : start + 12], "little")
+    at = 0
+
+    def take(count: int) -> int:
+        nonlocal at
+        value = (bits >> at) & ((1 << count) - 1)
+        at += count
+        return value
+
+    def size() -> int:  # U32(1 + u(9), 1 + u(13), 1 + u(18), 1 + u(30))
+        return 1 + take((9, 13, 18, 30)[take(2)])
+
+    small = take(1)
+    height = 8 * (take(5) + 1) if small else size()
+    ratio = take(3)
+    if ratio:
+        numerator, denominator = _JXL_RATIOS[ratio]
+        width = height * numerator // denominator
+    else:
+        width = 8 * (take(5) + 1) if small else size()
+    return height, width
+
+
 def _png_dims(data: bytes) -> tuple[int, int] | None:
     if len(data) < 24 or data[12:16] != b"IHDR":
         return None
@@ -65,7 +102,7 @@ _IMPL = {
     PlaneCoder.JPEGXL: _Coder(
         lambda p: bytes(imagecodecs.jpegxl_encode(p, lossless=True, effort=7)),
         imagecodecs.jpegxl_decode,
-        lambda data: None,
+        _jpegxl_dims,
     ),
     PlaneCoder.PNG: _Coder(
         lambda p: bytes(imagecodecs.png_encode(p, level=9)), imagecodecs.png_decode, _png_dims

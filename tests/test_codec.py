@@ -206,3 +206,16 @@ def test_decoding_does_not_import_torch(tmp_path, photo):
         "codec.inspect(open({!r}, 'rb').read()); sys.exit('torch' in sys.modules)".format(str(path))
     )
     assert subprocess.run([sys.executable, "-c", script]).returncode == 0
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (7, 3), (96, 128), (5000, 3), (1, 300000)])
+def test_jpegxl_size_header_is_read_before_decoding(shape):
+    import imagecodecs
+
+    # (1, 300000) comes out in the ISO BMFF box container, the others as bare codestreams
+    stream = bytes(imagecodecs.jpegxl_encode(np.zeros(shape, np.uint8), lossless=True, effort=1))
+    assert planes._jpegxl_dims(stream) == shape
+    with pytest.raises(codec.FormatError, match="declares size"):
+        planes.decode_plane(stream, planes.PlaneCoder.JPEGXL, (shape[0] + 1, shape[1]))
+    with pytest.raises(codec.FormatError, match="no codestream size header"):
+        planes.decode_plane(b"\x00" + stream, planes.PlaneCoder.JPEGXL, shape)
