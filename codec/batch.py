@@ -159,14 +159,14 @@ def _run_one(worker: Worker, job: Job, options: dict[str, Any]) -> Outcome:
         warnings.simplefilter("always")
         try:
             outcome.details = worker(job, options)
-        except EXPECTED_ERRORS as error:
-            if options.get("debug"):
-                raise
-            outcome.error = str(error)
         except Exception as error:
             if options.get("debug"):
                 raise
-            outcome.error = f"internal error ({type(error).__name__}: {error}); rerun with --debug"
+            outcome.error = (
+                str(error)
+                if isinstance(error, EXPECTED_ERRORS)
+                else f"internal error ({type(error).__name__}: {error}); rerun with --debug"
+            )
     outcome.warnings = [str(w.message) for w in caught]
     outcome.seconds = time.perf_counter() - start
     return outcome

@@ -28,6 +28,8 @@ LOSSLESS_FORMATS: dict[str, tuple[str, dict[str, Any]]] = {
     ".bmp": ("BMP", {}),
 }
 """Output formats that store 8-bit pixels exactly, by file extension."""
+_WIDENED = {("WEBP", "L"): "RGB", ("WEBP", "LA"): "RGBA", ("BMP", "LA"): "RGBA"}
+"""Modes a format cannot store, and the mode (same pixel values) written instead."""
 
 
 def _to_8bit(image: Image.Image) -> Image.Image:
@@ -103,8 +105,8 @@ def render(pixels: np.ndarray, suffix: str, icc: bytes | None = None) -> bytes:
         )
     name, options = LOSSLESS_FORMATS[suffix]
     image = Image.fromarray(pixels, CHANNELS[1 if pixels.ndim == 2 else pixels.shape[2]])
-    if name in ("WEBP", "BMP") and image.mode in ("L", "LA"):
-        image = image.convert("RGBA" if image.mode == "LA" else ("RGB" if name == "WEBP" else "L"))
+    if (name, image.mode) in _WIDENED:
+        image = image.convert(_WIDENED[name, image.mode])
     buffer = io.BytesIO()
     image.save(buffer, name, **options, **({"icc_profile": icc} if icc else {}))
     return buffer.getvalue()

@@ -66,9 +66,10 @@ def _truncated_svd(V: Tensor, rank: int, generator: torch.Generator):
     return (Q @ U)[..., :rank], S[..., :rank], Vt[..., :rank, :]
 
 
-def _nndsvd_core(V: Tensor, rank: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+def nndsvd(V: Tensor, rank: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
     """NNDSVD (Boutsidis & Gallopoulos 2008): each singular pair split into its positive and
-    negative parts, keeping the part with the larger norm product."""
+    negative parts, keeping the part with the larger norm product. Its zeros stay exact (and
+    so never move under multiplicative updates)."""
     U, S, Vt = _truncated_svd(V, rank, generator)
     W = torch.empty_like(U)
     H = torch.empty_like(Vt)
@@ -95,21 +96,16 @@ def _nndsvd_core(V: Tensor, rank: int, generator: torch.Generator) -> tuple[Tens
     return W, H
 
 
-def nndsvd(V: Tensor, rank: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
-    """NNDSVD; its zeros stay exact (and so never move under multiplicative updates)."""
-    return _nndsvd_core(V, rank, generator)
-
-
 def nndsvda(V: Tensor, rank: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
     """NNDSVD with zeros filled by the mean of V."""
-    W, H = _nndsvd_core(V, rank, generator)
+    W, H = nndsvd(V, rank, generator)
     mean = V.mean((-2, -1))[:, None, None]
     return torch.where(W == 0, mean, W), torch.where(H == 0, mean, H)
 
 
 def nndsvdar(V: Tensor, rank: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
     """NNDSVD with zeros filled by small random values, |N(0, 1)| · mean(V) / 100."""
-    W, H = _nndsvd_core(V, rank, generator)
+    W, H = nndsvd(V, rank, generator)
     mean = V.mean((-2, -1))[:, None, None]
     fill_w = mean * _normal_like(W.shape, generator, V).abs() / 100
     fill_h = mean * _normal_like(H.shape, generator, V).abs() / 100

@@ -89,7 +89,7 @@ def initialize(
     batch = as_batch(V, V.device if isinstance(V, torch.Tensor) else "cpu")
     _check_rank(batch, rank)
     W, H = _run_init(method, batch, rank, seed)
-    return (W, H) if torch.as_tensor(V).ndim == 3 else (W[0], H[0])
+    return (W, H) if V.ndim == 3 else (W[0], H[0])
 
 
 def _sed_error2(norm2: torch.Tensor, WtV: torch.Tensor, WtW: torch.Tensor, H: torch.Tensor):
@@ -201,6 +201,6 @@ def factorize(
         if tol > 0 and bool(((errors[-2] - errors[-1]) < tol * errors[-2]).all()):
             break
     history = torch.stack(errors).cpu().numpy()
-    if torch.as_tensor(V).ndim == 2:
+    if V.ndim == 2:
         return Factorization(W[0], H[0], history[:, 0])
     return Factorization(W, H, history)

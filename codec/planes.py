@@ -89,25 +89,36 @@ def _zstd_encode(plane: np.ndarray) -> bytes:
     return compression.compress(plane.tobytes())
 
 
+def _zstd_decode(data: bytes, shape: tuple[int, int]) -> np.ndarray:
+    raw = compression.decompress(data, shape[0] * shape[1], "ZSTD plane")
+    if len(raw) != shape[0] * shape[1]:
+        raise FormatError(f"ZSTD plane holds {len(raw)} bytes, expected {shape[0] * shape[1]}")
+    return np.frombuffer(raw, np.uint8).reshape(shape)
+
+
 @dataclass(frozen=True)
 class _Coder:
     encode: Callable[[np.ndarray], bytes]
-    decode: Callable[[bytes], np.ndarray] | None  # None: raw bytes of the known shape (zstd)
+    decode: Callable[[bytes, tuple[int, int]], np.ndarray]  # the data, the expected shape
     dims: Callable[[bytes], tuple[int, int] | None]  # declared size, checked before decoding
 
 
 CODERS: dict[str, PlaneCoder] = {c.name.lower(): c for c in PlaneCoder}
 _IMPL = {
-    PlaneCoder.JPEGLS: _Coder(_jpegls_encode, imagecodecs.jpegls_decode, _jpegls_dims),
+    PlaneCoder.JPEGLS: _Coder(
+        _jpegls_encode, lambda data, shape: imagecodecs.jpegls_decode(data), _jpegls_dims
+    ),
     PlaneCoder.JPEGXL: _Coder(
         lambda p: bytes(imagecodecs.jpegxl_encode(p, lossless=True, effort=7)),
-        imagecodecs.jpegxl_decode,
+        lambda data, shape: imagecodecs.jpegxl_decode(data),
         _jpegxl_dims,
     ),
     PlaneCoder.PNG: _Coder(
-        lambda p: bytes(imagecodecs.png_encode(p, level=9)), imagecodecs.png_decode, _png_dims
+        lambda p: bytes(imagecodecs.png_encode(p, level=9)),
+        lambda data, shape: imagecodecs.png_decode(data),
+        _png_dims,
     ),
-    PlaneCoder.ZSTD: _Coder(_zstd_encode, None, lambda data: None),
+    PlaneCoder.ZSTD: _Coder(_zstd_encode, _zstd_decode, lambda data: None),
 }
 
 
@@ -136,12 +147,7 @@ def decode_plane(data: bytes, coder: PlaneCoder, shape: tuple[int, int]) -> np.n
     if declared is not None and declared != shape:
         raise FormatError(f"{coder.name} plane declares size {declared}, expected {shape}")
     try:
-        if impl.decode is None:
-            raw = compression.decompress(data, shape[0] * shape[1], f"{coder.name} plane")
-            plane = np.frombuffer(raw, np.uint8)
-            plane = plane.reshape(shape) if plane.size == shape[0] * shape[1] else plane
-        else:
-            plane = np.asarray(impl.decode(data))
+        plane = np.asarray(impl.decode(data, shape))
     except FormatError:
         raise
     except Exception as error:  # each imagecodecs codec raises its own class

@@ -1,8 +1,9 @@
 """Uniform quantization of NMF factors with one scale per column of W and row of H.
 
-W·H is unchanged by W[:, k]·c, H[k]/c; choosing c so that the column and the row peak at the
-same value balances their quantization errors. Measured on Kodak chroma (r = 20): 8 bits +
-zstd cost ≤ 0.14 dB RGB PSNR against float factors, at half the size of float16 + zstd.
+W·H is unchanged by W[:, k]·c, H[k]/c, so the codes are taken against each side's own peak and
+both sides store the geometric mean of the two peaks: the pair's product is kept and neither
+scale strays far from the values of V (the reader bounds them). Measured on Kodak (defaults):
+8-bit factors cost 0.07 dB RGB PSNR against float ones (37.05 vs 37.12 dB).
 """
 
 from __future__ import annotations
@@ -34,20 +35,15 @@ def code_dtype(bits: int) -> type[np.unsignedinteger]:
 
 
 def quantize(W: np.ndarray, H: np.ndarray, bits: int = 8) -> QuantizedFactors:
-    """Balance each pair (W[:, k], H[k]) to equal peaks, then round to ``bits`` bits."""
+    """Round each column of W and row of H to ``bits`` bits of its own peak."""
     if not 1 <= bits <= 16:
         raise ValueError(f"bits must be in [1, 16], got {bits}")
     W = np.asarray(W, np.float64)
     H = np.asarray(H, np.float64)
     w_peak, h_peak = W.max(0), H.max(1)
-    alive = (w_peak > 0) & (h_peak > 0)
-    balance = np.where(alive, np.sqrt(h_peak / np.where(alive, w_peak, 1)), 0.0)
-    W = W * balance[None, :]
-    H = H * np.where(alive, 1 / np.where(alive, balance, 1), 0.0)[:, None]
     levels = 2**bits - 1
-    w_scale = W.max(0).astype(np.float32)
-    h_scale = H.max(1).astype(np.float32)
     dtype = code_dtype(bits)
-    w = np.rint(W / np.where(w_scale > 0, w_scale, 1)[None, :] * levels).astype(dtype)
-    h = np.rint(H / np.where(h_scale > 0, h_scale, 1)[:, None] * levels).astype(dtype)
-    return QuantizedFactors(w, h, w_scale, h_scale, bits)
+    w = np.rint(W / np.where(w_peak > 0, w_peak, 1)[None, :] * levels).astype(dtype)
+    h = np.rint(H / np.where(h_peak > 0, h_peak, 1)[:, None] * levels).astype(dtype)
+    balanced = np.sqrt(w_peak * h_peak).astype(np.float32)
+    return QuantizedFactors(w, h, balanced, balanced.copy(), bits)

@@ -81,8 +81,11 @@ def test_tiny_and_thin_images(shape):
     assert decoded.shape == shape
     if shape[2] in (2, 4):
         assert np.array_equal(decoded[..., -1], pixels[..., -1])  # alpha is lossless
-    # rank is capped at min(h, w): such a factorization can be exact
-    assert codec.inspect(data)["chroma" if shape[2] >= 3 else "mode"]
+    info = codec.inspect(data)
+    assert info["mode"] == {2: "LA", 3: "RGB", 4: "RGBA"}[shape[2]]
+    if shape[2] >= 3:  # rank capped at min(h, w); a single pixel is a flat plane
+        rank = 0 if shape[0] * shape[1] == 1 else min(20, *shape[:2])
+        assert info["chroma"]["plane_ranks"] == [rank, rank]
 
 
 def test_rank_above_the_image_size_is_capped():
@@ -102,12 +105,13 @@ def test_gray_rgb_stores_no_chroma_factors():
 
 
 def test_one_flat_plane_and_one_varied_plane():
-    rng = np.random.default_rng(4)
-    rgb = np.zeros((20, 30, 3), np.uint8)
-    rgb[..., 0] = rng.integers(0, 256, (20, 30))  # Cb, Cr both vary with R ...
-    rgb[..., 2] = (0.5 * rgb[..., 0]).astype(np.uint8)
-    data = codec.encode(rgb, rank=8, iterations=50)
-    assert codec.decode(data).shape == rgb.shape
+    # these two colours differ by 0.002 in Cb but by 75.6 in Cr
+    colours = np.array([[9, 89, 62], [107, 27, 54]], np.uint8)
+    stripes = np.add.outer(np.arange(20) // 4, np.arange(30) // 5) % 2  # rank-2 pattern
+    rgb = colours[stripes]
+    data = codec.encode(rgb, rank=8, iterations=100)
+    assert codec.inspect(data)["chroma"]["plane_ranks"] == [0, 8]
+    assert psnr(rgb, codec.decode(data)) > 40
 
 
 @pytest.mark.parametrize("mode", ["L", "LA", "RGB", "RGBA"])

@@ -80,12 +80,15 @@ def test_svd_init_is_exact_for_a_rank_one_matrix():
     np.testing.assert_allclose((W @ H).numpy(), V, rtol=1e-8)
 
 
-def test_random_vcol_columns_are_means_of_columns(spectral):
-    W, _ = nmf.initialize(spectral, 5, "random-vcol")
-    # every column of W is a positive multiple of a mean of columns: inside V's column range
-    scaled = W.numpy() / W.numpy().max(0)
-    assert np.all(scaled >= 0) and np.all(np.isfinite(scaled))
-    assert np.linalg.matrix_rank(W.numpy()) == 5
+def test_random_vcol_factors_are_means_of_columns_and_rows(spectral):
+    W, H = (f.numpy() for f in nmf.initialize(spectral, 5, "random-vcol"))
+    # a mean of columns lies, row by row, between the row's extremes; W is one scalar a times
+    # such means, so some a must fit every entry: max W/row-max ≤ a ≤ min W/row-min
+    lo, hi = spectral.min(1)[:, None], spectral.max(1)[:, None]
+    assert (W / hi).max() <= (W / lo).min() * (1 + 1e-9)
+    # H is unscaled means of rows: column by column between the column's extremes
+    assert np.all(H >= spectral.min(0) - 1e-12) and np.all(H <= spectral.max(0) + 1e-12)
+    assert np.linalg.matrix_rank(W) == 5
 
 
 @pytest.mark.parametrize("method", sorted(registry.INITIALIZERS))
