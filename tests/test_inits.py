@@ -87,7 +87,7 @@ def test_random_vcol_factors_are_means_of_columns_and_rows(spectral):
     lo, hi = spectral.min(1)[:, None], spectral.max(1)[:, None]
     assert (W / hi).max() <= (W / lo).min() * (1 + 1e-9)
     # H is unscaled means of rows: column by column between the column's extremes
-    assert np.all(H >= spectral.min(0) - 1e-12) and np.all(H <= spectral.max(0) + 1e-12)
+    assert np.all(spectral.min(0) - 1e-12 <= H) and np.all(spectral.max(0) + 1e-12 >= H)
     assert np.linalg.matrix_rank(W) == 5
 
 
